@@ -1,0 +1,20 @@
+# The two commands of the README: `make run` (the main job) and `make test` (the suite).
+# Both install what they need first: apt packages, a virtualenv, the Kafka broker's jars.
+VENV ?= .venv
+BIN := $(VENV)/bin
+
+.PHONY: run test setup bench lint
+
+run: setup
+	$(BIN)/radar run
+
+test: setup
+	$(BIN)/ruff check .
+	$(BIN)/mypy
+	$(BIN)/pytest
+
+bench: setup
+	$(BIN)/python -m bench
+
+setup:
+	bash infra/setup
