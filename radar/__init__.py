@@ -1,0 +1,1 @@
+"""Contact Radar: the functional core (event contract, detectors) and the command line."""
