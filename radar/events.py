@@ -13,6 +13,8 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any, Final
 
+import orjson
+
 
 class Channel(StrEnum):
     CALL = "call"
@@ -89,7 +91,7 @@ class Event:
     event_id: str
     type: EventType
     occurred_at: int
-    interaction_id: str | None
+    interaction_id: str | None = None
     customer_id: str | None = None
     queue: str | None = None
     agent_id: str | None = None
@@ -317,6 +319,15 @@ def parse_event(record: Any, form: TimestampForm = TimestampForm.ISO8601) -> Eve
     except _Invalid as invalid:
         return invalid.rejection
     return Event(type=EventType(type_name), **values)
+
+
+def parse_json_event(data: bytes | str) -> Event | Rejection:
+    """One JSON-encoded event (a Kafka value, a JSON Lines line)."""
+    try:
+        record = orjson.loads(data)
+    except orjson.JSONDecodeError as exc:
+        return Rejection(RejectReason.INVALID_JSON, str(exc))
+    return parse_event(record, TimestampForm.ISO8601)
 
 
 def event_to_record(event: Event, form: TimestampForm = TimestampForm.ISO8601) -> dict[str, Any]:

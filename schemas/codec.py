@@ -20,6 +20,7 @@ from radar.events import (
     TimestampForm,
     event_to_record,
     parse_event,
+    parse_json_event,
 )
 from schemas.registry import SchemaResolver
 from schemas.wire import MAGIC_BYTE, FramingError, frame, unframe
@@ -68,16 +69,8 @@ class EventCodec:
         if value is None or fmt is None:
             return Rejection(RejectReason.UNDECODABLE, "neither a JSON object nor framed Avro")
         if fmt is PayloadFormat.JSON:
-            return self._decode_json(value)
+            return parse_json_event(value)
         return self._decode_avro(value)
-
-    @staticmethod
-    def _decode_json(value: bytes) -> Event | Rejection:
-        try:
-            record = orjson.loads(value)
-        except orjson.JSONDecodeError as exc:
-            return Rejection(RejectReason.INVALID_JSON, str(exc))
-        return parse_event(record, TimestampForm.ISO8601)
 
     def _decode_avro(self, value: bytes) -> Event | Rejection:
         try:

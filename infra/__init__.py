@@ -1,0 +1,1 @@
+"""Local infrastructure: the Apache Kafka broker as a process, fetched with Maven."""

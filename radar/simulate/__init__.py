@@ -1,0 +1,1 @@
+"""A deterministic contact-center simulator: realistic traffic with injected, known faults."""

@@ -1,0 +1,196 @@
+"""ClickHouse through clickhouse-connect, for a server over HTTP and for embedded chDB alike.
+
+The same migrations and queries run on both. chDB allows one process per data path, so while
+a worker holds it, other processes reach it through the worker (see ``streams/endpoint.py``).
+Calls here block: the worker runs them on one dedicated thread (``sinks/writer.py``).
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from importlib import resources
+from typing import Any, Final
+
+import clickhouse_connect
+
+from radar.config import Settings
+from radar.dedup import SourcePosition
+from radar.events import Event
+
+EVENT_COLUMNS: Final[tuple[str, ...]] = (
+    "event_id",
+    "type",
+    "channel",
+    "occurred_at",
+    "interaction_id",
+    "customer_id",
+    "queue",
+    "agent_id",
+    "direction",
+    "announced_seconds",
+    "to_agent_id",
+    "to_queue",
+    "author",
+    "priority",
+    "tier",
+    "status",
+    "public",
+    "promised_at",
+    "score",
+    "source_topic",
+    "source_partition",
+    "source_offset",
+    "payload_format",
+    "ingested_at",
+)
+
+_READ_ONLY_STATEMENT = re.compile(r"^\s*(SELECT|WITH|SHOW|DESCRIBE|DESC|EXISTS|EXPLAIN)\b", re.I)
+
+
+@dataclass(frozen=True, slots=True)
+class IngestedEvent:
+    """A valid event with where it came from: one row of ``events``."""
+
+    event: Event
+    position: SourcePosition
+    payload_format: str
+    ingested_at: int
+
+
+@dataclass(frozen=True)
+class QueryResult:
+    columns: list[str]
+    rows: list[list[Any]]
+
+
+class ReadOnlyViolation(ValueError):
+    pass
+
+
+def event_columns(batch: Sequence[IngestedEvent]) -> list[list[Any]]:
+    """Column-oriented data for ``events``, in ``EVENT_COLUMNS`` order (the fast insert path)."""
+    events = [item.event for item in batch]
+    return [
+        [e.event_id for e in events],
+        [e.type.value for e in events],
+        [e.type.channel.value for e in events],
+        [e.occurred_at for e in events],
+        [e.interaction_id for e in events],
+        [e.customer_id for e in events],
+        [e.queue for e in events],
+        [e.agent_id for e in events],
+        [e.direction and e.direction.value for e in events],
+        [e.announced_seconds for e in events],
+        [e.to_agent_id for e in events],
+        [e.to_queue for e in events],
+        [e.author and e.author.value for e in events],
+        [e.priority and e.priority.value for e in events],
+        [e.tier for e in events],
+        [e.status and e.status.value for e in events],
+        [e.public for e in events],
+        [e.promised_at for e in events],
+        [e.score for e in events],
+        [item.position.topic for item in batch],
+        [item.position.partition for item in batch],
+        [item.position.offset for item in batch],
+        [item.payload_format for item in batch],
+        [item.ingested_at for item in batch],
+    ]
+
+
+def migrations() -> list[tuple[str, str]]:
+    """``(version, sql)`` of every file in ``sinks/migrations``, in order."""
+    folder = resources.files("sinks") / "migrations"
+    files = sorted(f for f in folder.iterdir() if f.name.endswith(".sql"))
+    return [(f.name.removesuffix(".sql"), f.read_text()) for f in files]
+
+
+def split_statements(sql: str) -> list[str]:
+    lines = [line for line in sql.splitlines() if not line.lstrip().startswith("--")]
+    return [stmt.strip() for stmt in "\n".join(lines).split(";") if stmt.strip()]
+
+
+class ClickHouseStore:
+    """The project's tables in one database; thread-safe by a lock (chDB is one session)."""
+
+    def __init__(self, client: Any, database: str) -> None:
+        self._client = client
+        self.database = database
+        self._lock = threading.Lock()
+
+    @classmethod
+    def connect(cls, settings: Settings) -> ClickHouseStore:
+        target = settings.clickhouse_target()
+        database = settings.clickhouse_database
+        kwargs: dict[str, Any] = {"dsn": target}
+        if not target.startswith("chdb:"):
+            kwargs |= {"username": settings.clickhouse_user, "password": settings.clickhouse_password}
+        bootstrap = clickhouse_connect.get_client(**kwargs)
+        bootstrap.command(f"CREATE DATABASE IF NOT EXISTS {database}")
+        return cls(clickhouse_connect.get_client(database=database, **kwargs), database)
+
+    def migrate(self) -> list[str]:
+        """Apply the migrations not yet recorded in ``schema_migrations``; returns those applied."""
+        with self._lock:
+            self._client.command(
+                "CREATE TABLE IF NOT EXISTS schema_migrations "
+                "(version String, applied_at DateTime64(3, 'UTC') DEFAULT now64(3)) "
+                "ENGINE = ReplacingMergeTree ORDER BY version"
+            )
+            done = {row[0] for row in self._client.query("SELECT version FROM schema_migrations").result_rows}
+            applied = []
+            for version, sql in migrations():
+                if version in done:
+                    continue
+                for statement in split_statements(sql):
+                    self._client.command(statement)
+                self._client.insert("schema_migrations", [[version]], column_names=["version"])
+                applied.append(version)
+            return applied
+
+    def insert_events(self, batch: Sequence[IngestedEvent]) -> None:
+        if not batch:
+            return
+        with self._lock:
+            self._client.insert(
+                "events", event_columns(batch), column_names=EVENT_COLUMNS, column_oriented=True
+            )
+
+    def recent_event_ids(
+        self, topic: str, partition: int, hours: float, limit: int
+    ) -> list[tuple[str, int]]:
+        """``(event_id, offset)`` of events read from one partition lately, newest first."""
+        with self._lock:
+            result = self._client.query(
+                "SELECT event_id, min(source_offset) AS first_offset FROM events "
+                "WHERE source_topic = {topic:String} AND source_partition = {partition:UInt32} "
+                "AND ingested_at >= now64(3) - toIntervalSecond({seconds:UInt64}) "
+                "GROUP BY event_id ORDER BY first_offset DESC LIMIT {limit:UInt64}",
+                parameters={
+                    "topic": topic,
+                    "partition": partition,
+                    "seconds": int(hours * 3600),
+                    "limit": limit,
+                },
+            )
+        return [(row[0], int(row[1])) for row in result.result_rows]
+
+    def query_readonly(self, sql: str) -> QueryResult:
+        """Run a read-only statement for a user (BI, ``radar query``): ClickHouse enforces it."""
+        if not _READ_ONLY_STATEMENT.match(sql):
+            raise ReadOnlyViolation("only SELECT, WITH, SHOW, DESCRIBE, EXISTS and EXPLAIN are allowed")
+        with self._lock:
+            result = self._client.query(sql, settings={"readonly": 1})
+        return QueryResult(list(result.column_names), [list(row) for row in result.result_rows])
+
+    def close(self) -> None:
+        with self._lock:
+            self._client.close()
+
+
+def now_millis() -> int:
+    return time.time_ns() // 1_000_000

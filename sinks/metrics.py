@@ -1,0 +1,71 @@
+"""Prometheus metrics of the pipeline, instrumented directly with prometheus-client.
+
+Labels are closed sets only (channel, type, reason, table, topic, partition): never a customer,
+ticket or agent id.
+"""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client.core import REGISTRY
+
+SINK_LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
+
+
+class PipelineMetrics:
+    def __init__(self, registry: CollectorRegistry = REGISTRY) -> None:
+        self.registry = registry
+        self.events = Counter(
+            "radar_events_total",
+            "Valid, unique input events processed.",
+            ["channel", "type"],
+            registry=registry,
+        )
+        self.dead_letters = Counter(
+            "radar_dead_letters_total",
+            "Inputs rejected to the dead-letter topic.",
+            ["reason"],
+            registry=registry,
+        )
+        self.duplicates = Counter(
+            "radar_duplicate_events_total",
+            "Inputs dropped because their event_id was already processed.",
+            ["channel"],
+            registry=registry,
+        )
+        self.sink_batches = Counter(
+            "radar_sink_batches_total", "Batches written to a sink.", ["table"], registry=registry
+        )
+        self.sink_rows = Counter(
+            "radar_sink_rows_total", "Rows written to a sink.", ["table"], registry=registry
+        )
+        self.sink_errors = Counter(
+            "radar_sink_errors_total",
+            "Failed sink writes (each is retried).",
+            ["table"],
+            registry=registry,
+        )
+        self.sink_latency = Histogram(
+            "radar_sink_write_seconds",
+            "Time to write one batch, retries included.",
+            ["table"],
+            buckets=SINK_LATENCY_BUCKETS,
+            registry=registry,
+        )
+        self.consumer_lag = Gauge(
+            "radar_consumer_lag_messages",
+            "Messages in a partition not yet processed (high watermark - next offset).",
+            ["topic", "partition"],
+            registry=registry,
+        )
+        self.event_time_lag = Gauge(
+            "radar_event_time_lag_seconds",
+            "Processing time minus occurred_at of the newest event processed, per channel.",
+            ["channel"],
+            registry=registry,
+        )
+        self.last_batch = Gauge(
+            "radar_last_batch_timestamp_seconds",
+            "When the ingest agent last finished a batch (a stalled pipeline stops moving it).",
+            registry=registry,
+        )

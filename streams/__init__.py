@@ -1,0 +1,1 @@
+"""The Faust shell: Kafka in and out, around the functional core in ``radar``."""

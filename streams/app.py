@@ -1,0 +1,127 @@
+"""The Faust app: one ingest agent over the four input topics, batched with ``take_events``.
+
+Faust is used for what it does reliably (consumer groups, rebalancing, acking and committing);
+the work of each batch happens in ``Ingestor``. An event is acknowledged only after its batch
+was written, so offsets are committed only for durably stored input.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import ssl
+from collections.abc import Sequence
+from typing import Any
+
+import faust
+
+from radar.config import Settings
+from radar.dedup import SourcePosition
+from sinks.metrics import PipelineMetrics
+from radar.intake import Intake
+from schemas.codec import EventCodec
+from sinks.writer import SinkUnavailable, SinkWriter
+from streams.dead_letter import DeadLetter
+from streams.ingest import Ingestor, InputMessage
+from streams.topics import INPUT_TOPICS, Topic, topic_names
+
+log = logging.getLogger(__name__)
+
+# Exit status when a batch could not be stored before shutdown: the process ends without
+# committing, so the batch is read again by the next worker.
+EXIT_UNSTORED_BATCH = 75
+
+
+def _credentials(settings: Settings) -> Any:
+    if not settings.kafka_security_protocol.startswith("SASL"):
+        return None
+    context = (
+        ssl.create_default_context() if settings.kafka_security_protocol == "SASL_SSL" else None
+    )
+    return faust.SASLCredentials(
+        username=settings.kafka_sasl_username,
+        password=settings.kafka_sasl_password,
+        mechanism=settings.kafka_sasl_mechanism,
+        ssl_context=context,
+    )
+
+
+def create_app(settings: Settings) -> faust.App:
+    return faust.App(
+        settings.app_id,
+        broker=[f"kafka://{server}" for server in settings.bootstrap_servers.split(",")],
+        broker_credentials=_credentials(settings),
+        key_serializer="raw",
+        value_serializer="raw",
+        web_enabled=False,
+        datadir=str(settings.data_dir / "faust"),
+        topic_partitions=settings.topic_partitions,
+        topic_replication_factor=settings.topic_replication,
+        topic_allow_declare=False,
+        consumer_auto_offset_reset="earliest",
+        broker_commit_interval=1.0,
+        producer_acks=-1,
+        stream_buffer_maxsize=max(4096, 2 * settings.sink_batch_size),
+        broker_max_poll_records=max(500, settings.sink_batch_size),
+    )
+
+
+def _headers(raw: Any) -> list[tuple[str, bytes]]:
+    if not raw:
+        return []
+    items = raw.items() if isinstance(raw, dict) else raw
+    return [(str(k), v if isinstance(v, bytes) else str(v).encode()) for k, v in items]
+
+
+def install_ingest_agent(
+    app: faust.App,
+    settings: Settings,
+    codec: EventCodec,
+    intake: Intake,
+    writer: SinkWriter,
+    metrics: PipelineMetrics,
+) -> None:
+    names = topic_names(settings)
+    source = app.topic(*(names[t] for t in INPUT_TOPICS), key_type=bytes, value_type=bytes)
+    dead_letter_topic = app.topic(names[Topic.DEAD_LETTER], key_type=bytes, value_type=bytes)
+
+    async def publish(letters: Sequence[DeadLetter]) -> None:
+        pending = [
+            await dead_letter_topic.send(key=dl.key, value=dl.value, headers=dl.headers)
+            for dl in letters
+        ]
+        await asyncio.gather(*pending)
+
+    ingestor = Ingestor(codec, intake, writer, metrics, publish, settings.dedup_warm_hours)
+
+    @app.agent(source, name="ingest", concurrency=1)
+    async def ingest(stream: faust.Stream) -> None:
+        async for batch in stream.take_events(
+            settings.sink_batch_size, within=settings.sink_batch_seconds
+        ):
+            messages = [
+                InputMessage(
+                    event.message.key,
+                    event.message.value,
+                    _headers(event.message.headers),
+                    SourcePosition(event.message.topic, event.message.partition, event.message.offset),
+                )
+                for event in batch
+            ]
+            try:
+                await ingestor.process(messages)
+            except SinkUnavailable:
+                log.critical("batch could not be stored; exiting without committing it")
+                os._exit(EXIT_UNSTORED_BATCH)
+            _record_lag(app, messages, metrics)
+
+
+def _record_lag(app: faust.App, messages: Sequence[InputMessage], metrics: PipelineMetrics) -> None:
+    last: dict[tuple[str, int], int] = {}
+    for message in messages:
+        last[(message.position.topic, message.position.partition)] = message.position.offset
+    for (topic, partition), offset in last.items():
+        highwater = app.consumer.highwater(faust.types.TP(topic, partition))
+        if highwater is not None:
+            metrics.consumer_lag.labels(topic, str(partition)).set(max(0, highwater - offset - 1))

@@ -1,0 +1,118 @@
+"""One ingest step over a batch of raw input messages: decode, validate, dedup, route, write.
+
+Kept free of Faust so it can run under a plain consumer (``bench/``) and in tests; the agent
+in ``streams/app.py`` only turns Faust events into ``InputMessage``s.
+Order within a batch: dead letters are delivered and rows written before the call returns,
+and only then may the caller acknowledge the batch (at-least-once, nothing lost).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+
+from radar.dedup import SourcePosition
+from radar.events import Event, Rejection
+from radar.intake import Duplicate, Intake
+from schemas.codec import CONTENT_TYPE_HEADER, EventCodec, detect_format
+from sinks.clickhouse import IngestedEvent, now_millis
+from sinks.metrics import PipelineMetrics
+from sinks.writer import SinkWriter
+from streams.dead_letter import DeadLetter, dead_letter
+
+PublishDeadLetters = Callable[[Sequence[DeadLetter]], Awaitable[None]]
+
+
+@dataclass(frozen=True, slots=True)
+class InputMessage:
+    key: bytes | None
+    value: bytes | None
+    headers: list[tuple[str, bytes]]
+    position: SourcePosition
+
+    def header(self, name: str) -> str | None:
+        for key, value in self.headers:
+            if key.lower() == name:
+                return value.decode("latin-1")
+        return None
+
+
+@dataclass
+class BatchOutcome:
+    accepted: list[IngestedEvent] = field(default_factory=list)
+    dead_letters: list[DeadLetter] = field(default_factory=list)
+    duplicates: int = 0
+
+
+class Ingestor:
+    def __init__(
+        self,
+        codec: EventCodec,
+        intake: Intake,
+        writer: SinkWriter,
+        metrics: PipelineMetrics,
+        publish_dead_letters: PublishDeadLetters,
+        dedup_warm_hours: float = 6.0,
+    ) -> None:
+        self._codec = codec
+        self._intake = intake
+        self._writer = writer
+        self._metrics = metrics
+        self._publish_dead_letters = publish_dead_letters
+        self._warm_hours = dedup_warm_hours
+        self._warmed: set[tuple[str, int]] = set()
+
+    async def process(self, messages: Sequence[InputMessage]) -> BatchOutcome:
+        await self._warm_dedup(messages)
+        outcome = BatchOutcome()
+        ingested_at = now_millis()
+        newest: dict[str, int] = {}
+        for message in messages:
+            content_type = message.header(CONTENT_TYPE_HEADER)
+            admitted = self._intake.admit(
+                self._codec.decode(message.value, content_type), message.position
+            )
+            if isinstance(admitted, Event):
+                fmt = detect_format(message.value or b"", content_type)
+                outcome.accepted.append(
+                    IngestedEvent(admitted, message.position, str(fmt), ingested_at)
+                )
+                channel = admitted.type.channel.value
+                self._metrics.events.labels(channel, admitted.type.value).inc()
+                if admitted.occurred_at > newest.get(channel, 0):
+                    newest[channel] = admitted.occurred_at
+            elif isinstance(admitted, Duplicate):
+                outcome.duplicates += 1
+                self._metrics.duplicates.labels(admitted.event.type.channel.value).inc()
+            else:
+                outcome.dead_letters.append(self._dead_letter(admitted, message))
+        if outcome.dead_letters:
+            await self._publish_dead_letters(outcome.dead_letters)
+        await self._writer.write_events(outcome.accepted)
+        now = time.time()
+        for channel, occurred_at in newest.items():
+            self._metrics.event_time_lag.labels(channel).set(now - occurred_at / 1000)
+        self._metrics.last_batch.set(now)
+        return outcome
+
+    def _dead_letter(self, rejection: Rejection, message: InputMessage) -> DeadLetter:
+        self._metrics.dead_letters.labels(rejection.reason.value).inc()
+        return dead_letter(rejection, message.key, message.value, message.position, message.headers)
+
+    async def _warm_dedup(self, messages: Sequence[InputMessage]) -> None:
+        """On the first message of a partition, reload the ids it recently wrote (restarts)."""
+        for message in messages:
+            tp = (message.position.topic, message.position.partition)
+            if tp in self._warmed:
+                continue
+            self._warmed.add(tp)
+            recent = await self._writer.call(
+                self._writer.store.recent_event_ids,
+                tp[0],
+                tp[1],
+                self._warm_hours,
+                self._intake.dedup.capacity,
+            )
+            for event_id, offset in reversed(recent):
+                self._intake.dedup.remember(event_id, SourcePosition(tp[0], tp[1], offset))

@@ -1,0 +1,66 @@
+"""The project's topics (domain.md sections 2 and 4) and their idempotent creation."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from enum import StrEnum
+from typing import Final
+
+from radar.config import Settings
+from radar.events import Channel, EventType
+
+log = logging.getLogger(__name__)
+
+
+class Topic(StrEnum):
+    CALLS = "support.calls"
+    CHATS = "support.chats"
+    TICKETS = "support.tickets"
+    AGENTS = "support.agents"
+    SLA_EVENTS = "support.sla-events"
+    CHURN_SIGNALS = "support.churn-signals"
+    ASSIGNEE_GAPS = "support.assignee-gaps"
+    DEAD_LETTER = "support.dead-letter"
+
+
+INPUT_TOPICS: Final = (Topic.CALLS, Topic.CHATS, Topic.TICKETS, Topic.AGENTS)
+
+_BY_CHANNEL: Final = {
+    Channel.CALL: Topic.CALLS,
+    Channel.CHAT: Topic.CHATS,
+    Channel.TICKET: Topic.TICKETS,
+    Channel.AGENT: Topic.AGENTS,
+}
+
+
+def topic_for(event_type: EventType) -> Topic:
+    return _BY_CHANNEL[event_type.channel]
+
+
+def topic_names(settings: Settings, topics: Iterable[Topic] = tuple(Topic)) -> dict[Topic, str]:
+    """Each topic's name with the configured prefix."""
+    return {topic: settings.topic(topic.value) for topic in topics}
+
+
+def ensure_topics(settings: Settings, timeout: float = 30.0) -> list[str]:
+    """Create every missing topic with the configured partitions; returns those created."""
+    from confluent_kafka import KafkaError, KafkaException
+    from confluent_kafka.admin import AdminClient, NewTopic
+
+    admin = AdminClient(settings.kafka_client_config())
+    wanted = [
+        NewTopic(name, settings.topic_partitions, settings.topic_replication)
+        for name in topic_names(settings).values()
+    ]
+    created = []
+    for name, future in admin.create_topics(wanted, request_timeout=timeout).items():
+        try:
+            future.result(timeout)
+            created.append(name)
+        except KafkaException as exc:
+            if exc.args[0].code() != KafkaError.TOPIC_ALREADY_EXISTS:
+                raise
+    if created:
+        log.info("created topics %s", ", ".join(created))
+    return created
