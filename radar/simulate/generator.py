@@ -102,10 +102,10 @@ class Simulation:
         end = options.start_ms + (options.duration_ms or DAY_MS)
         span = end - options.start_ms
         frequent = self._customers.frequent(max(20, options.churners * 4))
-        self._churn_at = {
-            customer: options.start_ms + span // 3 + self._rng.randrange(span // 3)
+        self._churns = sorted(
+            (options.start_ms + span // 3 + self._rng.randrange(span // 3), customer)
             for customer in self._rng.sample(frequent, options.churners)
-        }
+        )
         self._departures = sorted(
             options.start_ms + span // 4 + self._rng.randrange(span // 2)
             for _ in range(options.departing_agents)
@@ -143,7 +143,10 @@ class Simulation:
         while end is None or arrival < end:
             while self._pending and self._pending[0][0] <= arrival:
                 yield heapq.heappop(self._pending)[2]
-            self._contact(arrival)
+            if self._churns and self._churns[0][0] <= arrival:
+                self._churn(self._churns.pop(0)[1], arrival)
+            else:
+                self._contact(arrival)
             while self._departures and self._departures[0] - _DEPARTURE_LEAD_MS <= arrival:
                 self._depart(self._departures.pop(0))
             arrival = self._arrivals.next_after(arrival)
@@ -161,10 +164,6 @@ class Simulation:
         customer = self._pick_customer()
         queue = rng.choice(self._model.queues)
         ctx = Context(rng, self._roster, at)
-        churn_at = self._churn_at.get(customer)
-        if churn_at is not None and at >= churn_at:
-            self._churn(customer, queue, ctx)
-            return
         channels, weights = zip(*self._model.channel_mix, strict=True)
         channel = rng.choices(channels, weights)[0]
         anomaly = rng.choice(_CHANNEL_ANOMALIES[channel]) if rng.random() < self.options.anomaly_rate else None
@@ -190,9 +189,10 @@ class Simulation:
         callback(back, Context(self._rng, self._roster, when))
         self._schedule(back.events)
 
-    def _churn(self, customer: str, queue: str, ctx: Context) -> None:
+    def _churn(self, customer: str, at: int) -> None:
         """A frequent customer's last contact: an urgent ticket answered a day late, chased."""
-        it = self._interaction("ticket", customer, queue)
+        it = self._interaction("ticket", customer, self._rng.choice(self._model.queues))
+        ctx = Context(self._rng, self._roster, at)
         ticket(it, ctx, Anomaly.FIRST_REPLY_BREACH, chase=True)
         self._schedule(it.events)
         self._gone.add(customer)

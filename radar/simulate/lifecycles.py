@@ -73,7 +73,9 @@ def call(it: Interaction, ctx: Context, anomaly: Anomaly | None = None) -> bool:
     wait = int(rng.expovariate(1 / 40) * SECOND_MS)
     patience = int(rng.expovariate(1 / 180) * SECOND_MS)
     if anomaly is Anomaly.CALL_ANSWER_BREACH:
-        wait, patience = 12 * MINUTE_MS + rng.randrange(3 * MINUTE_MS), 60 * MINUTE_MS
+        wait = 12 * MINUTE_MS + rng.randrange(3 * MINUTE_MS)
+    if anomaly is not None:  # the fault needs an answered call
+        patience = wait + MINUTE_MS
     if patience < wait:
         it.add(t + patience, EventType.CALL_ABANDONED)
         return patience >= SHORT_ABANDON_MS
@@ -121,7 +123,7 @@ def chat(it: Interaction, ctx: Context, anomaly: Anomaly | None = None) -> None:
     wait = int(rng.expovariate(1 / 30) * SECOND_MS)
     if anomaly is Anomaly.CHAT_WAIT_BREACH:
         wait = 15 * MINUTE_MS + rng.randrange(5 * MINUTE_MS)
-    elif rng.random() < 0.05:
+    elif anomaly is None and rng.random() < 0.05:
         it.add(t + wait, EventType.CHAT_ABANDONED)
         return
     t += wait
