@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from typing import Protocol, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from radar.events import EventType
 from schemas.catalog import EventSchema, load_event_schemas, parse_event_schema
@@ -55,24 +55,29 @@ class ConfluentSchemaRegistry:
 
     def __init__(
         self,
-        url: str,
+        client: Any,
         topic_for: dict[EventType, str],
         *,
-        auth: str | None = None,
         schemas: dict[EventType, EventSchema] | None = None,
         attempts: int = 5,
     ) -> None:
-        from confluent_kafka.schema_registry import SchemaRegistryClient
-
-        conf = {"url": url}
-        if auth:
-            conf["basic.auth.user.info"] = auth
-        self._client = SchemaRegistryClient.new_client(conf)
+        self._client = client
         self._schemas = schemas or load_event_schemas()
         self._topic_for = topic_for
         self._ids: dict[EventType, int] = {}
         self._by_id: dict[int, EventSchema | None] = {}
         self._attempts = attempts
+
+    @classmethod
+    def from_url(
+        cls, url: str, topic_for: dict[EventType, str], auth: str | None = None
+    ) -> ConfluentSchemaRegistry:
+        from confluent_kafka.schema_registry import SchemaRegistryClient
+
+        conf = {"url": url}
+        if auth:
+            conf["basic.auth.user.info"] = auth
+        return cls(SchemaRegistryClient.new_client(conf), topic_for)
 
     def id_for(self, event_type: EventType) -> int:
         schema_id = self._ids.get(event_type)

@@ -29,7 +29,7 @@ def schema_resolver(settings: Settings) -> SchemaResolver:
     from radar.events import EventType
 
     names = topic_names(settings)
-    return ConfluentSchemaRegistry(
+    return ConfluentSchemaRegistry.from_url(
         settings.schema_registry_url,
         {t: names[topic_for(t)] for t in EventType},
         auth=settings.schema_registry_auth or None,
