@@ -53,6 +53,9 @@ SETTINGS: Final[dict[str, Setting]] = {
     "app_id": Setting("RADAR_APP_ID", "contact-radar", "Faust app id = Kafka consumer group"),
     "http_host": Setting("RADAR_HTTP_HOST", "127.0.0.1", "address of /metrics and /query"),
     "http_port": Setting("RADAR_HTTP_PORT", 9464, "port of /metrics and /query; 0 = any free"),
+    "ingest_engine": Setting(
+        "RADAR_INGEST_ENGINE", "bulk", "bulk (confluent-kafka batches) or agent (a Faust agent)"
+    ),
     "sink_batch_size": Setting("RADAR_SINK_BATCH_SIZE", 5000, "events per ClickHouse batch, at most"),
     "sink_batch_seconds": Setting("RADAR_SINK_BATCH_SECONDS", 1.0, "longest wait to fill a batch"),
     "dedup_capacity": Setting("RADAR_DEDUP_CAPACITY", 1_000_000, "event ids remembered for dedup"),
@@ -91,6 +94,7 @@ class Settings:
     app_id: str
     http_host: str
     http_port: int
+    ingest_engine: str
     sink_batch_size: int
     sink_batch_seconds: float
     dedup_capacity: int

@@ -65,12 +65,18 @@ class EventCodec:
         self._schemas = schemas
 
     def decode(self, value: bytes | None, content_type: str | None = None) -> Event | Rejection:
+        return self.decode_with_format(value, content_type)[1]
+
+    def decode_with_format(
+        self, value: bytes | None, content_type: str | None = None
+    ) -> tuple[str, Event | Rejection]:
+        """The payload's format (``json``, ``avro`` or ``unknown``) and what it decodes to."""
         fmt = detect_format(value or b"", content_type)
         if value is None or fmt is None:
-            return Rejection(RejectReason.UNDECODABLE, "neither a JSON object nor framed Avro")
+            return "unknown", Rejection(RejectReason.UNDECODABLE, "neither a JSON object nor framed Avro")
         if fmt is PayloadFormat.JSON:
-            return parse_json_event(value)
-        return self._decode_avro(value)
+            return fmt.value, parse_json_event(value)
+        return fmt.value, self._decode_avro(value)
 
     def _decode_avro(self, value: bytes) -> Event | Rejection:
         try:

@@ -9,13 +9,14 @@ and only then may the caller acknowledge the batch (at-least-once, nothing lost)
 from __future__ import annotations
 
 import time
+from collections import Counter
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 
 from radar.dedup import SourcePosition
-from radar.events import Event, Rejection
+from radar.events import Channel, Event, EventType, Rejection
 from radar.intake import Duplicate, Intake
-from schemas.codec import CONTENT_TYPE_HEADER, EventCodec, detect_format
+from schemas.codec import CONTENT_TYPE_HEADER, EventCodec
 from sinks.clickhouse import IngestedEvent, now_millis
 from sinks.metrics import PipelineMetrics
 from sinks.writer import SinkWriter
@@ -67,34 +68,43 @@ class Ingestor:
         await self._warm_dedup(messages)
         outcome = BatchOutcome()
         ingested_at = now_millis()
-        newest: dict[str, int] = {}
+        by_type: Counter[EventType] = Counter()
+        duplicates: Counter[Channel] = Counter()
         for message in messages:
             content_type = message.header(CONTENT_TYPE_HEADER)
-            admitted = self._intake.admit(
-                self._codec.decode(message.value, content_type), message.position
-            )
+            fmt, decoded = self._codec.decode_with_format(message.value, content_type)
+            admitted = self._intake.admit(decoded, message.position)
             if isinstance(admitted, Event):
-                fmt = detect_format(message.value or b"", content_type)
-                outcome.accepted.append(
-                    IngestedEvent(admitted, message.position, str(fmt), ingested_at)
-                )
-                channel = admitted.type.channel.value
-                self._metrics.events.labels(channel, admitted.type.value).inc()
-                if admitted.occurred_at > newest.get(channel, 0):
-                    newest[channel] = admitted.occurred_at
+                outcome.accepted.append(IngestedEvent(admitted, message.position, fmt, ingested_at))
+                by_type[admitted.type] += 1
             elif isinstance(admitted, Duplicate):
                 outcome.duplicates += 1
-                self._metrics.duplicates.labels(admitted.event.type.channel.value).inc()
+                duplicates[admitted.event.type.channel] += 1
             else:
                 outcome.dead_letters.append(self._dead_letter(admitted, message))
         if outcome.dead_letters:
             await self._publish_dead_letters(outcome.dead_letters)
         await self._writer.write_events(outcome.accepted)
+        self._count(outcome, by_type, duplicates)
+        return outcome
+
+    def _count(
+        self, outcome: BatchOutcome, by_type: Counter[EventType], duplicates: Counter[Channel]
+    ) -> None:
+        """Metrics once per label set and batch: per-event ``labels()`` calls cost ~20 %."""
+        for event_type, n in by_type.items():
+            self._metrics.events.labels(event_type.channel.value, event_type.value).inc(n)
+        for channel, n in duplicates.items():
+            self._metrics.duplicates.labels(channel.value).inc(n)
+        newest: dict[Channel, int] = {}
+        for item in outcome.accepted:
+            channel = item.event.type.channel
+            if item.event.occurred_at > newest.get(channel, 0):
+                newest[channel] = item.event.occurred_at
         now = time.time()
         for channel, occurred_at in newest.items():
-            self._metrics.event_time_lag.labels(channel).set(now - occurred_at / 1000)
+            self._metrics.event_time_lag.labels(channel.value).set(now - occurred_at / 1000)
         self._metrics.last_batch.set(now)
-        return outcome
 
     def _dead_letter(self, rejection: Rejection, message: InputMessage) -> DeadLetter:
         self._metrics.dead_letters.labels(rejection.reason.value).inc()

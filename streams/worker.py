@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import logging
+import os
 from contextlib import suppress
+from enum import StrEnum
 
 import faust
 from prometheus_client import REGISTRY
@@ -17,10 +19,17 @@ from sinks.clickhouse import ClickHouseStore
 from sinks.metrics import PipelineMetrics
 from sinks.writer import SinkWriter
 from streams.app import create_app, install_ingest_agent
+from streams.bulk_ingest import BulkIngest
+from streams.ingest import Ingestor
 from streams.endpoint import RunFile, WorkerEndpoint
 from streams.topics import ensure_topics, topic_for, topic_names
 
 log = logging.getLogger(__name__)
+
+
+class IngestEngine(StrEnum):
+    BULK = "bulk"
+    AGENT = "agent"
 
 
 def schema_resolver(settings: Settings) -> SchemaResolver:
@@ -37,6 +46,7 @@ def schema_resolver(settings: Settings) -> SchemaResolver:
 
 
 def run_worker(settings: Settings) -> None:
+    IngestEngine(settings.ingest_engine)  # refuse an unknown engine before starting anything
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     ensure_topics(settings)
     store = ClickHouseStore.connect(settings)
@@ -47,19 +57,26 @@ def run_worker(settings: Settings) -> None:
     writer = SinkWriter(store, metrics)
     endpoint = WorkerEndpoint(settings.http_host, settings.http_port, REGISTRY, store)
     endpoint.start()
-    RunFile(_pid(), endpoint.host, endpoint.port, endpoint.token).write(settings.data_dir)
+    RunFile(os.getpid(), endpoint.host, endpoint.port, endpoint.token).write(settings.data_dir)
     log.info("metrics at http://%s:%d/metrics", endpoint.host, endpoint.port)
 
     app = create_app(settings)
-    install_ingest_agent(
-        app,
-        settings,
-        EventCodec(schema_resolver(settings)),
-        Intake(DedupWindow(settings.dedup_capacity)),
-        writer,
-        metrics,
-    )
-    worker = faust.Worker(app, loglevel=settings.log_level, redirect_stdouts=False)
+    codec = EventCodec(schema_resolver(settings))
+    intake = Intake(DedupWindow(settings.dedup_capacity))
+    services = []
+    if settings.ingest_engine == IngestEngine.AGENT:
+        install_ingest_agent(app, settings, codec, intake, writer, metrics)
+    else:
+        services.append(
+            BulkIngest(
+                settings,
+                lambda publish: Ingestor(
+                    codec, intake, writer, metrics, publish, settings.dedup_warm_hours
+                ),
+                metrics,
+            )
+        )
+    worker = faust.Worker(app, *services, loglevel=settings.log_level, redirect_stdouts=False)
     try:
         worker.execute_from_commandline()
     finally:
@@ -68,9 +85,3 @@ def run_worker(settings: Settings) -> None:
         store.close()
         with suppress(FileNotFoundError):
             RunFile.path(settings.data_dir).unlink()
-
-
-def _pid() -> int:
-    import os
-
-    return os.getpid()

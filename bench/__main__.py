@@ -1,0 +1,181 @@
+"""``python -m bench``: ingest throughput against a same-run baseline, on the local broker.
+
+1. The core alone: decode + validate + dedup in-process, no Kafka (the ceiling of one core).
+2. Baseline: a plain confluent-kafka consumer reading the same topics to their end.
+3. The worker (``radar worker``): decode + validate + dedup + ClickHouse write, from its first
+   event to its last, measured from its own counters; plus its peak resident memory.
+Figures are printed, never asserted: machines differ, ratios travel.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
+from prometheus_client.parser import text_string_to_metric_families
+
+from infra.local_kafka import LocalKafka, free_port
+from radar.config import Settings, load_settings
+from radar.dedup import DedupWindow, SourcePosition
+from radar.events import Event
+from radar.intake import Intake
+from radar.simulate.center import HOUR_MS, CenterModel
+from radar.simulate.generator import Simulation, SimulationOptions
+from schemas.codec import EventCodec, PayloadFormat
+from schemas.registry import LocalSchemaRegistry
+from streams.endpoint import RunFile
+from streams.topics import INPUT_TOPICS, ensure_topics, topic_names
+from streams.upstream import EventProducer
+
+
+def simulated(count: int) -> list[Event]:
+    """About ``count`` events from a large center (a million contacts a day)."""
+    options = SimulationOptions(
+        seed=1, duration_ms=None, model=CenterModel(contacts_per_day=1_000_000, customers=200_000)
+    )
+    events = []
+    for event in Simulation(options):
+        events.append(event)
+        if len(events) == count:
+            break
+    return events
+
+
+def bench_core(payloads: list[bytes], codec: EventCodec) -> float:
+    intake = Intake(DedupWindow(1_000_000))
+    started = time.perf_counter()
+    for offset, payload in enumerate(payloads):
+        intake.admit(codec.decode(payload), SourcePosition("bench", 0, offset))
+    return len(payloads) / (time.perf_counter() - started)
+
+
+def bench_plain_consumer(settings: Settings, expected: int) -> float:
+    consumer = Consumer(
+        settings.kafka_client_config()
+        | {"group.id": f"bench-plain-{time.time_ns()}", "auto.offset.reset": "earliest", "enable.auto.commit": False}
+    )
+    names = topic_names(settings)
+    consumer.assign(
+        [
+            # explicit offsets: no group coordinator involved, nothing to wait for
+            TopicPartition(names[t], p, OFFSET_BEGINNING)
+            for t in INPUT_TOPICS
+            for p in range(settings.topic_partitions)
+        ]
+    )
+    seen, started = 0, time.perf_counter()
+    while seen < expected:
+        for message in consumer.consume(10_000, timeout=1.0):
+            if message.error() is None:
+                seen += 1
+    elapsed = time.perf_counter() - started
+    consumer.close()
+    return seen / elapsed
+
+
+def _events_processed(url: str) -> float:
+    with urllib.request.urlopen(f"{url}/metrics", timeout=5) as response:
+        text = response.read().decode()
+    total = 0.0
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            if sample.name in ("radar_events_total", "radar_duplicate_events_total"):
+                total += sample.value
+    return total
+
+
+def _peak_rss_mib(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def bench_worker(env: dict[str, str], data_dir: Path, expected: int) -> tuple[float, float]:
+    log = (data_dir / "worker.log").open("ab")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "radar", "worker"], env=os.environ | env, stdout=log, stderr=subprocess.STDOUT
+    )
+    try:
+        run = None
+        while run is None or run.pid != process.pid:
+            if process.poll() is not None:
+                raise SystemExit(f"worker exited; see {data_dir / 'worker.log'}")
+            time.sleep(0.1)
+            run = RunFile.read(data_dir)
+        first_at = None
+        while True:
+            done = _events_processed(run.url)
+            now = time.perf_counter()
+            if done > 0 and first_at is None:
+                first_at, first_done = now, done
+            if done >= expected:
+                break
+            time.sleep(0.05)
+        assert first_at is not None
+        rate = (done - first_done) / (now - first_at) if now > first_at else float("inf")
+        return rate, _peak_rss_mib(process.pid)
+    finally:
+        process.terminate()
+        process.wait(60)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument("--events", type=int, default=200_000)
+    parser.add_argument("--batch", type=int, default=5000, help="RADAR_SINK_BATCH_SIZE of the worker")
+    args = parser.parse_args()
+
+    with tempfile.TemporaryDirectory(prefix="radar-bench-") as tmp:
+        root = Path(tmp)
+        defaults = load_settings(environ={})
+        broker = LocalKafka(root / "kafka", defaults.cache_dir, port=free_port(), controller_port=free_port())
+        broker.start()
+        try:
+            env = {
+                "RADAR_DATA_DIR": str(root / "data"),
+                "KAFKA_BOOTSTRAP_SERVERS": broker.bootstrap_servers,
+                "RADAR_HTTP_PORT": "0",
+                "RADAR_LOG_LEVEL": "WARNING",
+                "RADAR_SINK_BATCH_SIZE": str(args.batch),
+            }
+            settings = load_settings(environ=env)
+            (root / "data").mkdir()
+            ensure_topics(settings)
+
+            print(f"simulating {args.events:,} events ...", flush=True)
+            events = simulated(args.events)
+            codec = EventCodec(LocalSchemaRegistry())
+            payloads = [codec.encode(e, PayloadFormat.AVRO) for e in events]
+            core_rate = bench_core(payloads, codec)
+
+            producer = EventProducer(settings, codec, PayloadFormat.AVRO)
+            started = time.perf_counter()
+            producer.send_all(events)
+            report = producer.flush()
+            produce_rate = report.delivered / (time.perf_counter() - started)
+
+            plain_rate = bench_plain_consumer(settings, len(events))
+            worker_rate, worker_rss = bench_worker(env, root / "data", len(events))
+        finally:
+            broker.stop()
+
+    print()
+    print(f"{'events':<44}{len(events):>14,}")
+    print(f"{'produce (confluent-kafka, Avro)':<44}{produce_rate:>14,.0f} events/s")
+    print(f"{'core alone: decode+validate+dedup':<44}{core_rate:>14,.0f} events/s")
+    print(f"{'baseline: plain consumer, same topics':<44}{plain_rate:>14,.0f} events/s")
+    print(f"{'worker: + Faust + ClickHouse (chDB) write':<44}{worker_rate:>14,.0f} events/s")
+    print(f"{'worker / plain consumer':<44}{worker_rate / plain_rate:>14.2f}")
+    print(f"{'worker peak memory (VmHWM)':<44}{worker_rss:>14,.0f} MiB")
+
+
+if __name__ == "__main__":
+    main()
