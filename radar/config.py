@@ -50,6 +50,14 @@ SETTINGS: Final[dict[str, Setting]] = {
     "clickhouse_user": Setting("CLICKHOUSE_USER", "default", "server user"),
     "clickhouse_password": Setting("CLICKHOUSE_PASSWORD", "", "server password", secret=True),
     "clickhouse_database": Setting("CLICKHOUSE_DATABASE", "radar", "database for all tables"),
+    "instance_id": Setting(
+        "RADAR_INSTANCE_ID",
+        "",
+        "static group membership id (e.g. the pod name): a restarted worker gets its partitions back at once",
+    ),
+    "kafka_session_timeout": Setting(
+        "RADAR_KAFKA_SESSION_TIMEOUT", 10.0, "seconds before a silent worker's partitions move"
+    ),
     "app_id": Setting("RADAR_APP_ID", "contact-radar", "Faust app id = Kafka consumer group"),
     "http_host": Setting("RADAR_HTTP_HOST", "127.0.0.1", "address of /metrics and /query"),
     "http_port": Setting("RADAR_HTTP_PORT", 9464, "port of /metrics and /query; 0 = any free"),
@@ -91,6 +99,8 @@ class Settings:
     clickhouse_user: str
     clickhouse_password: str
     clickhouse_database: str
+    instance_id: str
+    kafka_session_timeout: float
     app_id: str
     http_host: str
     http_port: int

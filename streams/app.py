@@ -61,6 +61,8 @@ def create_app(settings: Settings) -> faust.App:
         topic_allow_declare=False,
         consumer_auto_offset_reset="earliest",
         broker_commit_interval=1.0,
+        broker_session_timeout=settings.kafka_session_timeout,
+        consumer_group_instance_id=settings.instance_id or None,
         producer_acks=-1,
         stream_buffer_maxsize=max(4096, 2 * settings.sink_batch_size),
         broker_max_poll_records=max(500, settings.sink_batch_size),

@@ -78,10 +78,13 @@ class BulkIngest(Service):
         self._settings = settings
         self._metrics = metrics
         self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="kafka-ingest")
+        static = {"group.instance.id": settings.instance_id} if settings.instance_id else {}
         self._consumer = Consumer(
             settings.kafka_client_config()
+            | static
             | {
                 "group.id": f"{settings.app_id}.ingest",
+                "session.timeout.ms": int(settings.kafka_session_timeout * 1000),
                 "enable.auto.commit": False,
                 "auto.offset.reset": "earliest",
                 "partition.assignment.strategy": "cooperative-sticky",

@@ -89,22 +89,22 @@ class LiveSimulator(threading.Thread):
         self._producer = EventProducer(
             settings, EventCodec(schema_resolver(settings)), PayloadFormat.AVRO
         )
-        self._stop = threading.Event()
+        self._halt = threading.Event()
         self.sent = 0
 
     def run(self) -> None:
         for event in self._simulation:
             wait = event.occurred_at / 1000 - time.time()
-            if wait > 0 and self._stop.wait(wait):
+            if wait > 0 and self._halt.wait(wait):
                 break
-            if self._stop.is_set():
+            if self._halt.is_set():
                 break
             self._producer.send(event)
             self.sent += 1
         self._producer.flush(10)
 
     def stop(self) -> None:
-        self._stop.set()
+        self._halt.set()
         self.join(15)
 
 

@@ -57,6 +57,7 @@ def worker_env(kafka: LocalKafka, tmp_path: Path, engine: str) -> dict[str, str]
         "KAFKA_BOOTSTRAP_SERVERS": kafka.bootstrap_servers,
         "RADAR_TOPIC_PREFIX": f"it{n}.",
         "RADAR_APP_ID": f"radar-it{n}",
+        "RADAR_INSTANCE_ID": f"it{n}-worker",  # static membership: a restart rejoins at once
         "RADAR_HTTP_PORT": "0",
         "RADAR_TOPIC_PARTITIONS": "3",
         "RADAR_LOG_LEVEL": "WARNING",
