@@ -26,7 +26,7 @@ from radar.config import Settings, load_settings
 from radar.dedup import DedupWindow, SourcePosition
 from radar.events import Event
 from radar.intake import Intake
-from radar.simulate.center import HOUR_MS, CenterModel
+from radar.simulate.center import CenterModel
 from radar.simulate.generator import Simulation, SimulationOptions
 from schemas.codec import EventCodec, PayloadFormat
 from schemas.registry import LocalSchemaRegistry
@@ -59,7 +59,11 @@ def bench_core(payloads: list[bytes], codec: EventCodec) -> float:
 def bench_plain_consumer(settings: Settings, expected: int) -> float:
     consumer = Consumer(
         settings.kafka_client_config()
-        | {"group.id": f"bench-plain-{time.time_ns()}", "auto.offset.reset": "earliest", "enable.auto.commit": False}
+        | {
+            "group.id": f"bench-plain-{time.time_ns()}",
+            "auto.offset.reset": "earliest",
+            "enable.auto.commit": False,
+        }
     )
     names = topic_names(settings)
     consumer.assign(
@@ -101,7 +105,10 @@ def _peak_rss_mib(pid: int) -> float:
 def bench_worker(env: dict[str, str], data_dir: Path, expected: int) -> tuple[float, float]:
     log = (data_dir / "worker.log").open("ab")
     process = subprocess.Popen(
-        [sys.executable, "-m", "radar", "worker"], env=os.environ | env, stdout=log, stderr=subprocess.STDOUT
+        [sys.executable, "-m", "radar", "worker"],
+        env=os.environ | env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
     )
     try:
         run = None
@@ -130,13 +137,17 @@ def bench_worker(env: dict[str, str], data_dir: Path, expected: int) -> tuple[fl
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument("--events", type=int, default=200_000)
-    parser.add_argument("--batch", type=int, default=5000, help="RADAR_SINK_BATCH_SIZE of the worker")
+    parser.add_argument(
+        "--batch", type=int, default=5000, help="RADAR_SINK_BATCH_SIZE of the worker"
+    )
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory(prefix="radar-bench-") as tmp:
         root = Path(tmp)
         defaults = load_settings(environ={})
-        broker = LocalKafka(root / "kafka", defaults.cache_dir, port=free_port(), controller_port=free_port())
+        broker = LocalKafka(
+            root / "kafka", defaults.cache_dir, port=free_port(), controller_port=free_port()
+        )
         broker.start()
         try:
             env = {

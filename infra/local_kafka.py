@@ -133,7 +133,9 @@ class LocalKafka:
         if not (self.data_dir / "logs" / "meta.properties").exists():
             cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).rstrip(b"=").decode()
             subprocess.run(
-                self._java("kafka.tools.StorageTool", "format", "-t", cluster_id, "-c", str(properties)),
+                self._java(
+                    "kafka.tools.StorageTool", "format", "-t", cluster_id, "-c", str(properties)
+                ),
                 check=True,
                 stdout=subprocess.DEVNULL,
             )
@@ -165,7 +167,7 @@ class LocalKafka:
                 metadata = admin.list_topics(timeout=2)
                 if metadata.brokers:
                     return
-            except Exception:  # noqa: S110 - not up yet
+            except Exception:
                 pass
             time.sleep(0.3)
         raise BrokerError(f"the broker was not ready after {timeout:.0f} s; see {self.log_file}")

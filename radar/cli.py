@@ -109,7 +109,9 @@ def cmd_simulate(args: argparse.Namespace, settings: Settings) -> int:
         from streams.upstream import EventProducer
         from streams.worker import schema_resolver
 
-        producer = EventProducer(settings, EventCodec(schema_resolver(settings)), PayloadFormat(args.format))
+        producer = EventProducer(
+            settings, EventCodec(schema_resolver(settings)), PayloadFormat(args.format)
+        )
         for event in simulation:
             pacer.wait_for(event.occurred_at)
             producer.send(event)
@@ -168,7 +170,9 @@ def cmd_produce(args: argparse.Namespace, settings: Settings) -> int:
     from streams.upstream import EventProducer
     from streams.worker import schema_resolver
 
-    producer = EventProducer(settings, EventCodec(schema_resolver(settings)), PayloadFormat(args.format))
+    producer = EventProducer(
+        settings, EventCodec(schema_resolver(settings)), PayloadFormat(args.format)
+    )
     invalid = 0
     with open(args.file, "rb") as handle:
         for number, line in enumerate(handle, start=1):
@@ -177,7 +181,10 @@ def cmd_produce(args: argparse.Namespace, settings: Settings) -> int:
             event = parse_json_event(line)
             if not isinstance(event, Event):
                 invalid += 1
-                print(f"{args.file}:{number}: not sent: {event.reason}: {event.detail}", file=sys.stderr)
+                print(
+                    f"{args.file}:{number}: not sent: {event.reason}: {event.detail}",
+                    file=sys.stderr,
+                )
                 continue
             producer.send(event)
     report = producer.flush()
@@ -227,9 +234,14 @@ def cmd_query(args: argparse.Namespace, settings: Settings) -> int:
 
 def format_table(columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
     """A plain text table, columns as wide as their widest cell."""
-    cells = [[str(c) for c in columns]] + [["" if v is None else str(v) for v in row] for row in rows]
+    cells = [[str(c) for c in columns]] + [
+        ["" if v is None else str(v) for v in row] for row in rows
+    ]
     widths = [max(len(row[i]) for row in cells) for i in range(len(columns))]
-    lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip() for row in cells]
+    lines = [
+        "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()
+        for row in cells
+    ]
     lines.insert(1, "  ".join("-" * w for w in widths))
     return "\n".join(lines)
 
@@ -249,8 +261,14 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--config", help="TOML settings file (also $RADAR_CONFIG)")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    run = sub.add_parser("run", help="the main job: broker, worker and simulated traffic; Ctrl-C stops")
-    run.add_argument("--rate", type=float, help="simulated events/s (0: no simulator); default $RADAR_SIMULATE_RATE")
+    run = sub.add_parser(
+        "run", help="the main job: broker, worker and simulated traffic; Ctrl-C stops"
+    )
+    run.add_argument(
+        "--rate",
+        type=float,
+        help="simulated events/s (0: no simulator); default $RADAR_SIMULATE_RATE",
+    )
     run.set_defaults(handler=cmd_run)
 
     worker = sub.add_parser("worker", help="the Faust worker alone (what production runs)")
@@ -263,19 +281,33 @@ def build_parser() -> argparse.ArgumentParser:
     topics = sub.add_parser("topics", help="create the project's topics (idempotent)")
     topics.set_defaults(handler=cmd_topics)
 
-    simulate = sub.add_parser("simulate", help="generate a deterministic contact-center event stream")
+    simulate = sub.add_parser(
+        "simulate", help="generate a deterministic contact-center event stream"
+    )
     simulate.add_argument("--seed", type=int, default=7)
-    simulate.add_argument("--start", type=_instant, default=_instant("2026-01-05T00:00:00Z"), help="ISO-8601 start")
-    simulate.add_argument("--duration", type=parse_duration, default=parse_duration("1d"), help="e.g. 2h, 1d")
+    simulate.add_argument(
+        "--start", type=_instant, default=_instant("2026-01-05T00:00:00Z"), help="ISO-8601 start"
+    )
+    simulate.add_argument(
+        "--duration", type=parse_duration, default=parse_duration("1d"), help="e.g. 2h, 1d"
+    )
     simulate.add_argument("--contacts-per-day", type=float, default=2000.0)
-    simulate.add_argument("--anomaly-rate", type=float, default=0.01, help="share of contacts with an injected fault")
+    simulate.add_argument(
+        "--anomaly-rate", type=float, default=0.01, help="share of contacts with an injected fault"
+    )
     simulate.add_argument("--churners", type=int, default=5)
     simulate.add_argument("--duplicate-rate", type=float, default=0.002)
     simulate.add_argument("--out", help="JSON Lines file (default: stdout)")
     simulate.add_argument("--truth", help="write the injected faults (ground truth) here")
-    simulate.add_argument("--kafka", action="store_true", help="produce to Kafka instead of writing JSON Lines")
-    simulate.add_argument("--format", choices=("json", "avro"), default="avro", help="payload format with --kafka")
-    simulate.add_argument("--speed", type=float, help="simulated seconds per second (e.g. 144: a day in 10 min)")
+    simulate.add_argument(
+        "--kafka", action="store_true", help="produce to Kafka instead of writing JSON Lines"
+    )
+    simulate.add_argument(
+        "--format", choices=("json", "avro"), default="avro", help="payload format with --kafka"
+    )
+    simulate.add_argument(
+        "--speed", type=float, help="simulated seconds per second (e.g. 144: a day in 10 min)"
+    )
     simulate.add_argument("--rate", type=float, help="at most this many events/s")
     simulate.set_defaults(handler=cmd_simulate)
 
@@ -317,4 +349,3 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 if __name__ == "__main__":
     sys.exit(main())
-

@@ -24,18 +24,28 @@ class Setting:
 
 
 SETTINGS: Final[dict[str, Setting]] = {
-    "data_dir": Setting("RADAR_DATA_DIR", ".radar", "local state: chDB data, broker data, run files"),
+    "data_dir": Setting(
+        "RADAR_DATA_DIR", ".radar", "local state: chDB data, broker data, run files"
+    ),
     "kafka_bootstrap_servers": Setting(
         "KAFKA_BOOTSTRAP_SERVERS", "", "brokers; empty = start the local Apache Kafka broker"
     ),
-    "kafka_security_protocol": Setting("KAFKA_SECURITY_PROTOCOL", "PLAINTEXT", "PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL"),
-    "kafka_sasl_mechanism": Setting("KAFKA_SASL_MECHANISM", "PLAIN", "PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512"),
+    "kafka_security_protocol": Setting(
+        "KAFKA_SECURITY_PROTOCOL", "PLAINTEXT", "PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL"
+    ),
+    "kafka_sasl_mechanism": Setting(
+        "KAFKA_SASL_MECHANISM", "PLAIN", "PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512"
+    ),
     "kafka_sasl_username": Setting("KAFKA_SASL_USERNAME", "", "SASL user"),
     "kafka_sasl_password": Setting("KAFKA_SASL_PASSWORD", "", "SASL password", secret=True),
     "local_kafka_port": Setting("RADAR_LOCAL_KAFKA_PORT", 9092, "client port of the local broker"),
     "topic_prefix": Setting("RADAR_TOPIC_PREFIX", "", "prefix for every topic name"),
-    "topic_partitions": Setting("RADAR_TOPIC_PARTITIONS", 4, "partitions of each topic the project creates"),
-    "topic_replication": Setting("RADAR_TOPIC_REPLICATION", 1, "replication factor of created topics"),
+    "topic_partitions": Setting(
+        "RADAR_TOPIC_PARTITIONS", 4, "partitions of each topic the project creates"
+    ),
+    "topic_replication": Setting(
+        "RADAR_TOPIC_REPLICATION", 1, "replication factor of created topics"
+    ),
     "schema_registry_url": Setting(
         "SCHEMA_REGISTRY_URL", "", "Confluent-compatible registry; empty = ids from schemas/"
     ),
@@ -53,7 +63,7 @@ SETTINGS: Final[dict[str, Setting]] = {
     "instance_id": Setting(
         "RADAR_INSTANCE_ID",
         "",
-        "static group membership id (e.g. the pod name): a restarted worker gets its partitions back at once",
+        "static membership id, e.g. the pod name: a restarted worker rejoins at once",
     ),
     "kafka_session_timeout": Setting(
         "RADAR_KAFKA_SESSION_TIMEOUT", 10.0, "seconds before a silent worker's partitions move"
@@ -64,13 +74,17 @@ SETTINGS: Final[dict[str, Setting]] = {
     "ingest_engine": Setting(
         "RADAR_INGEST_ENGINE", "bulk", "bulk (confluent-kafka batches) or agent (a Faust agent)"
     ),
-    "sink_batch_size": Setting("RADAR_SINK_BATCH_SIZE", 5000, "events per ClickHouse batch, at most"),
+    "sink_batch_size": Setting(
+        "RADAR_SINK_BATCH_SIZE", 5000, "events per ClickHouse batch, at most"
+    ),
     "sink_batch_seconds": Setting("RADAR_SINK_BATCH_SECONDS", 1.0, "longest wait to fill a batch"),
     "dedup_capacity": Setting("RADAR_DEDUP_CAPACITY", 1_000_000, "event ids remembered for dedup"),
     "dedup_warm_hours": Setting(
         "RADAR_DEDUP_WARM_HOURS", 6.0, "after a restart, ids ingested this recently are reloaded"
     ),
-    "simulate_rate": Setting("RADAR_SIMULATE_RATE", 50.0, "events/s the simulator sends in `radar run`"),
+    "simulate_rate": Setting(
+        "RADAR_SIMULATE_RATE", 50.0, "events/s the simulator sends in `radar run`"
+    ),
     "simulate_seed": Setting("RADAR_SIMULATE_SEED", 7, "seed of the simulator in `radar run`"),
     "cache_dir": Setting(
         "RADAR_CACHE_DIR", "~/.cache/contact-radar", "where infra/kafka/fetch puts Kafka's jars"
@@ -137,9 +151,9 @@ class Settings:
     def topic(self, name: str) -> str:
         return f"{self.topic_prefix}{name}"
 
-    def kafka_client_config(self) -> dict[str, str]:
+    def kafka_client_config(self) -> dict[str, str | int | float | bool]:
         """librdkafka settings shared by every confluent-kafka client of the project."""
-        conf = {
+        conf: dict[str, str | int | float | bool] = {
             "bootstrap.servers": self.bootstrap_servers,
             "security.protocol": self.kafka_security_protocol,
         }

@@ -257,7 +257,8 @@ def _timestamp(spec: FieldSpec, value: Any, form: TimestampForm) -> int:
         return iso_to_millis(value)
     except ValueError as exc:
         raise _Invalid(
-            RejectReason.INVALID_TIMESTAMP, f"{spec.name}: {value!r} is not an ISO-8601 instant ({exc})"
+            RejectReason.INVALID_TIMESTAMP,
+            f"{spec.name}: {value!r} is not an ISO-8601 instant ({exc})",
         ) from None
 
 
@@ -300,13 +301,17 @@ def _coerce(spec: FieldSpec, value: Any, form: TimestampForm) -> Any:
 def parse_event(record: Any, form: TimestampForm = TimestampForm.ISO8601) -> Event | Rejection:
     """Validate a decoded record against the contract. Unknown extra fields are ignored."""
     if not isinstance(record, Mapping):
-        return Rejection(RejectReason.NOT_AN_OBJECT, f"expected an object, got {type(record).__name__}")
+        return Rejection(
+            RejectReason.NOT_AN_OBJECT, f"expected an object, got {type(record).__name__}"
+        )
     type_name = record.get("type")
     specs = _FIELDS.get(type_name) if isinstance(type_name, str) else None
     if specs is None:
         if type_name is None:
             return Rejection(RejectReason.MISSING_FIELD, "type: missing")
-        return Rejection(RejectReason.UNKNOWN_TYPE, f"type: {type_name!r} is not a known event type")
+        return Rejection(
+            RejectReason.UNKNOWN_TYPE, f"type: {type_name!r} is not a known event type"
+        )
     values: dict[str, Any] = {}
     try:
         for spec in specs:
@@ -318,7 +323,7 @@ def parse_event(record: Any, form: TimestampForm = TimestampForm.ISO8601) -> Eve
             values[spec.name] = _coerce(spec, value, form)
     except _Invalid as invalid:
         return invalid.rejection
-    return Event(type=EventType(type_name), **values)
+    return Event(type=EventType(str(type_name)), **values)
 
 
 def parse_json_event(data: bytes | str) -> Event | Rejection:

@@ -51,6 +51,8 @@ def strip_logical_types(schema: Any) -> Any:
 def parse_event_schema(text: str) -> EventSchema:
     """Parse one event schema (from a file or a registry); the record name gives the type."""
     parsed = avro.schema.parse(text)
+    if not isinstance(parsed, avro.schema.RecordSchema):
+        raise ValueError("an event schema must be a record")
     by_record_name = {t.record_name: t for t in EventType}
     name = parsed.fullname.rsplit(".", 1)[-1]
     if name not in by_record_name:

@@ -15,8 +15,8 @@ import orjson
 
 from radar.events import (
     Event,
-    RejectReason,
     Rejection,
+    RejectReason,
     TimestampForm,
     event_to_record,
     parse_event,
@@ -73,7 +73,9 @@ class EventCodec:
         """The payload's format (``json``, ``avro`` or ``unknown``) and what it decodes to."""
         fmt = detect_format(value or b"", content_type)
         if value is None or fmt is None:
-            return "unknown", Rejection(RejectReason.UNDECODABLE, "neither a JSON object nor framed Avro")
+            return "unknown", Rejection(
+                RejectReason.UNDECODABLE, "neither a JSON object nor framed Avro"
+            )
         if fmt is PayloadFormat.JSON:
             return fmt.value, parse_json_event(value)
         return fmt.value, self._decode_avro(value)

@@ -105,7 +105,7 @@ def event_columns(batch: Sequence[IngestedEvent]) -> list[list[Any]]:
 def migrations() -> list[tuple[str, str]]:
     """``(version, sql)`` of every file in ``sinks/migrations``, in order."""
     folder = resources.files("sinks") / "migrations"
-    files = sorted(f for f in folder.iterdir() if f.name.endswith(".sql"))
+    files = sorted((f for f in folder.iterdir() if f.name.endswith(".sql")), key=lambda f: f.name)
     return [(f.name.removesuffix(".sql"), f.read_text()) for f in files]
 
 
@@ -128,7 +128,10 @@ class ClickHouseStore:
         database = settings.clickhouse_database
         kwargs: dict[str, Any] = {"dsn": target}
         if not target.startswith("chdb:"):
-            kwargs |= {"username": settings.clickhouse_user, "password": settings.clickhouse_password}
+            kwargs |= {
+                "username": settings.clickhouse_user,
+                "password": settings.clickhouse_password,
+            }
         bootstrap = clickhouse_connect.get_client(**kwargs)
         bootstrap.command(f"CREATE DATABASE IF NOT EXISTS {database}")
         return cls(clickhouse_connect.get_client(database=database, **kwargs), database)
@@ -141,7 +144,10 @@ class ClickHouseStore:
                 "(version String, applied_at DateTime64(3, 'UTC') DEFAULT now64(3)) "
                 "ENGINE = ReplacingMergeTree ORDER BY version"
             )
-            done = {row[0] for row in self._client.query("SELECT version FROM schema_migrations").result_rows}
+            done = {
+                row[0]
+                for row in self._client.query("SELECT version FROM schema_migrations").result_rows
+            }
             applied = []
             for version, sql in migrations():
                 if version in done:
@@ -182,7 +188,9 @@ class ClickHouseStore:
     def query_readonly(self, sql: str) -> QueryResult:
         """Run a read-only statement for a user (BI, ``radar query``): ClickHouse enforces it."""
         if not _READ_ONLY_STATEMENT.match(sql):
-            raise ReadOnlyViolation("only SELECT, WITH, SHOW, DESCRIBE, EXISTS and EXPLAIN are allowed")
+            raise ReadOnlyViolation(
+                "only SELECT, WITH, SHOW, DESCRIBE, EXISTS and EXPLAIN are allowed"
+            )
         with self._lock:
             result = self._client.query(sql, settings={"readonly": 1})
         return QueryResult(list(result.column_names), [list(row) for row in result.result_rows])

@@ -12,17 +12,17 @@ import logging
 import os
 import ssl
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, cast
 
 import faust
 
 from radar.config import Settings
 from radar.dedup import SourcePosition
-from sinks.metrics import PipelineMetrics
 from radar.intake import Intake
 from schemas.codec import EventCodec
+from sinks.metrics import PipelineMetrics
 from sinks.writer import SinkUnavailable, SinkWriter
-from streams.dead_letter import DeadLetter
+from streams.dead_letter import DeadLetter, Headers
 from streams.ingest import Ingestor, InputMessage
 from streams.topics import INPUT_TOPICS, Topic, topic_names
 
@@ -69,7 +69,11 @@ def create_app(settings: Settings) -> faust.App:
     )
 
 
-def _headers(raw: Any) -> list[tuple[str, bytes]]:
+def _as_bytes(headers: Headers) -> list[tuple[str, bytes]]:
+    return [(k, v if isinstance(v, bytes) else (v or "").encode()) for k, v in headers]
+
+
+def _headers(raw: Any) -> Headers:
     if not raw:
         return []
     items = raw.items() if isinstance(raw, dict) else raw
@@ -90,7 +94,7 @@ def install_ingest_agent(
 
     async def publish(letters: Sequence[DeadLetter]) -> None:
         pending = [
-            await dead_letter_topic.send(key=dl.key, value=dl.value, headers=dl.headers)
+            await dead_letter_topic.send(key=dl.key, value=dl.value, headers=_as_bytes(dl.headers))
             for dl in letters
         ]
         await asyncio.gather(*pending)
@@ -98,8 +102,9 @@ def install_ingest_agent(
     ingestor = Ingestor(codec, intake, writer, metrics, publish, settings.dedup_warm_hours)
 
     @app.agent(source, name="ingest", concurrency=1)
-    async def ingest(stream: faust.Stream) -> None:
-        async for batch in stream.take_events(
+    async def ingest(stream: faust.StreamT[bytes]) -> None:
+        # take_events is on the Stream class, not on the StreamT interface agents are typed with
+        async for batch in cast(faust.Stream[bytes], stream).take_events(
             settings.sink_batch_size, within=settings.sink_batch_seconds
         ):
             messages = [
@@ -107,7 +112,9 @@ def install_ingest_agent(
                     event.message.key,
                     event.message.value,
                     _headers(event.message.headers),
-                    SourcePosition(event.message.topic, event.message.partition, event.message.offset),
+                    SourcePosition(
+                        event.message.topic, event.message.partition, event.message.offset
+                    ),
                 )
                 for event in batch
             ]

@@ -64,6 +64,16 @@ class DeadLetterProducer:
             raise RuntimeError(f"dead letters not delivered: {failures[:3]} ({remaining} pending)")
 
 
+def _input_message(message: Any) -> InputMessage:
+    headers = message.headers() or []
+    return InputMessage(
+        message.key(),
+        message.value(),
+        list(headers.items()) if isinstance(headers, dict) else headers,
+        SourcePosition(message.topic(), message.partition(), message.offset()),
+    )
+
+
 class BulkIngest(Service):
     def __init__(
         self,
@@ -116,14 +126,7 @@ class BulkIngest(Service):
                 if message.error() is not None:
                     log.warning("consumer error: %s", message.error())
                     continue
-                messages.append(
-                    InputMessage(
-                        message.key(),
-                        message.value(),
-                        message.headers() or [],
-                        SourcePosition(message.topic(), message.partition(), message.offset()),
-                    )
-                )
+                messages.append(_input_message(message))
             if not messages:
                 continue
             try:

@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from radar.dedup import SourcePosition
 from radar.events import Rejection
 
+Headers = list[tuple[str, str | bytes | None]]
+
 REASON = "radar.dlq.reason"
 DETAIL = "radar.dlq.detail"
 TOPIC = "radar.dlq.topic"
@@ -22,7 +24,7 @@ OFFSET = "radar.dlq.offset"
 class DeadLetter:
     key: bytes | None
     value: bytes | None
-    headers: list[tuple[str, bytes]]
+    headers: Headers
 
 
 def dead_letter(
@@ -30,9 +32,9 @@ def dead_letter(
     key: bytes | None,
     value: bytes | None,
     position: SourcePosition,
-    original_headers: list[tuple[str, bytes]] | None = None,
+    original_headers: Headers | None = None,
 ) -> DeadLetter:
-    headers = list(original_headers or [])
+    headers: Headers = list(original_headers or [])
     headers += [
         (REASON, rejection.reason.value.encode()),
         (DETAIL, rejection.detail.encode("utf-8", "replace")[:2000]),

@@ -8,6 +8,7 @@ Faust's own web server (which can list table contents) stays disabled.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import secrets
@@ -116,7 +117,7 @@ def _handler(store: ClickHouseStore | None, registry: CollectorRegistry, token: 
             self.end_headers()
             self.wfile.write(body)
 
-        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+        def log_message(self, format: str, *args: Any) -> None:
             pass  # scrapes every few seconds would drown the worker's log
 
     return Handler
@@ -169,9 +170,7 @@ def query_worker(run: RunFile, sql: str, timeout: float = 60.0) -> QueryResult:
             payload = json.loads(response.read())
     except urllib.error.HTTPError as exc:
         detail = exc.read().decode("utf-8", "replace")
-        try:
+        with contextlib.suppress(ValueError, KeyError):
             detail = json.loads(detail)["error"]
-        except (ValueError, KeyError):
-            pass
         raise QueryError(detail) from None
     return QueryResult(payload["columns"], payload["rows"])

@@ -20,7 +20,7 @@ from schemas.codec import CONTENT_TYPE_HEADER, EventCodec
 from sinks.clickhouse import IngestedEvent, now_millis
 from sinks.metrics import PipelineMetrics
 from sinks.writer import SinkWriter
-from streams.dead_letter import DeadLetter, dead_letter
+from streams.dead_letter import DeadLetter, Headers, dead_letter
 
 PublishDeadLetters = Callable[[Sequence[DeadLetter]], Awaitable[None]]
 
@@ -29,13 +29,13 @@ PublishDeadLetters = Callable[[Sequence[DeadLetter]], Awaitable[None]]
 class InputMessage:
     key: bytes | None
     value: bytes | None
-    headers: list[tuple[str, bytes]]
+    headers: Headers
     position: SourcePosition
 
     def header(self, name: str) -> str | None:
         for key, value in self.headers:
             if key.lower() == name:
-                return value.decode("latin-1")
+                return value.decode("latin-1") if isinstance(value, bytes) else value
         return None
 
 

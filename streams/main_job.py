@@ -48,7 +48,10 @@ class Summary:
         totals: dict[str, float] = {}
         for family in text_string_to_metric_families(text):
             for sample in family.samples:
-                if sample.name == "radar_sink_rows_total" and sample.labels.get("table") != "events":
+                if (
+                    sample.name == "radar_sink_rows_total"
+                    and sample.labels.get("table") != "events"
+                ):
                     continue
                 totals[sample.name] = totals.get(sample.name, 0.0) + sample.value
         return cls(
@@ -133,7 +136,9 @@ class MainJob:
 
     def run(self) -> int:
         stop = threading.Event()
-        previous = {s: signal.signal(s, lambda *_: stop.set()) for s in (signal.SIGINT, signal.SIGTERM)}
+        previous = {
+            s: signal.signal(s, lambda *_: stop.set()) for s in (signal.SIGINT, signal.SIGTERM)
+        }
         worker: subprocess.Popen[bytes] | None = None
         simulator: LiveSimulator | None = None
         try:
@@ -145,11 +150,15 @@ class MainJob:
             run = self._wait_for_worker(worker, stop)
             if run is None:
                 return 1 if worker.poll() is not None else 0
-            self._say(f"worker up: metrics at {run.url}/metrics · `radar query \"SQL\"` to ask ClickHouse")
+            self._say(
+                f'worker up: metrics at {run.url}/metrics · `radar query "SQL"` to ask ClickHouse'
+            )
             if self.rate > 0:
                 simulator = LiveSimulator(self.settings, self.rate)
                 simulator.start()
-                self._say(f"simulating a contact center at about {self.rate:g} events/s; Ctrl-C stops")
+                self._say(
+                    f"simulating a contact center at about {self.rate:g} events/s; Ctrl-C stops"
+                )
             self._report_until(stop, run, worker)
             return 0 if worker.poll() is None else 1
         finally:
@@ -177,11 +186,13 @@ class MainJob:
             start_new_session=True,  # this process decides when the worker stops
         )
 
-    def _wait_for_worker(self, worker: subprocess.Popen[bytes], stop: threading.Event) -> RunFile | None:
+    def _wait_for_worker(
+        self, worker: subprocess.Popen[bytes], stop: threading.Event
+    ) -> RunFile | None:
         RunFile.path(self.settings.data_dir).unlink(missing_ok=True)
         while not stop.is_set():
             if worker.poll() is not None:
-                self._say(f"the worker exited ({worker.returncode}); see {self.settings.data_dir / 'worker.log'}")
+                self._worker_exited(worker)
                 return None
             run = RunFile.read(self.settings.data_dir)
             if run is not None and run.pid == worker.pid:
@@ -189,11 +200,17 @@ class MainJob:
             stop.wait(0.2)
         return None
 
-    def _report_until(self, stop: threading.Event, run: RunFile, worker: subprocess.Popen[bytes]) -> None:
+    def _worker_exited(self, worker: subprocess.Popen[bytes]) -> None:
+        log = self.settings.data_dir / "worker.log"
+        self._say(f"the worker exited ({worker.returncode}); see {log}")
+
+    def _report_until(
+        self, stop: threading.Event, run: RunFile, worker: subprocess.Popen[bytes]
+    ) -> None:
         last, last_at = Summary(0, 0, 0, 0, 0), time.monotonic()
         while not stop.wait(self._summary_every):
             if worker.poll() is not None:
-                self._say(f"the worker exited ({worker.returncode}); see {self.settings.data_dir / 'worker.log'}")
+                self._worker_exited(worker)
                 return
             try:
                 now = Summary.scrape(run.url)

@@ -46,7 +46,8 @@ def topic_names(settings: Settings, topics: Iterable[Topic] = tuple(Topic)) -> d
 def ensure_topics(settings: Settings, timeout: float = 30.0) -> list[str]:
     """Create every missing topic with the configured partitions; returns those created."""
     from confluent_kafka import KafkaError, KafkaException
-    from confluent_kafka.admin import AdminClient, NewTopic
+    from confluent_kafka.admin import AdminClient
+    from confluent_kafka.cimpl import NewTopic
 
     admin = AdminClient(settings.kafka_client_config())
     wanted = [

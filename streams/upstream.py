@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from radar.config import Settings
 from radar.events import Event
 from schemas.codec import CONTENT_TYPE_HEADER, EventCodec, PayloadFormat
+from streams.dead_letter import Headers
 from streams.topics import topic_for, topic_names
 
 
@@ -38,7 +39,7 @@ class EventProducer:
         self._codec = codec
         self._format = fmt
         self._topics = topic_names(settings)
-        self._headers = [(CONTENT_TYPE_HEADER, fmt.content_type.encode())]
+        self._headers: Headers = [(CONTENT_TYPE_HEADER, fmt.content_type.encode())]
         self.report = DeliveryReport()
 
     def _on_delivery(self, error: object, message: object) -> None:
@@ -60,7 +61,7 @@ class EventProducer:
         topic: str,
         key: bytes | None,
         value: bytes | None,
-        headers: list[tuple[str, bytes]] | None = None,
+        headers: Headers | None = None,
     ) -> None:
         """Send bytes as they are (also used to send malformed input in tests)."""
         while True:

@@ -20,8 +20,8 @@ from sinks.metrics import PipelineMetrics
 from sinks.writer import SinkWriter
 from streams.app import create_app, install_ingest_agent
 from streams.bulk_ingest import BulkIngest
-from streams.ingest import Ingestor
 from streams.endpoint import RunFile, WorkerEndpoint
+from streams.ingest import Ingestor
 from streams.topics import ensure_topics, topic_for, topic_names
 
 log = logging.getLogger(__name__)

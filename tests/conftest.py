@@ -4,7 +4,7 @@ one session-wide path and isolate themselves by database."""
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -32,10 +32,10 @@ def settings(tmp_path: Path, chdb_path: Path) -> Settings:
 
 
 @pytest.fixture
-def store(settings: Settings) -> Iterator[ClickHouseStore]:
+def store(settings: Settings) -> ClickHouseStore:
     store = ClickHouseStore.connect(settings)
     store.migrate()
-    yield store
+    return store
 
 
 StoreFactory = Callable[[], ClickHouseStore]

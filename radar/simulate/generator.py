@@ -37,7 +37,6 @@ from radar.simulate.lifecycles import (
     ticket,
 )
 
-
 # A departure is prepared this long before it happens, so its tickets open in arrival order.
 _DEPARTURE_LEAD_MS = 4 * HOUR_MS
 
@@ -74,7 +73,11 @@ class SimulationOptions:
 
 
 _CHANNEL_ANOMALIES = {
-    "call": (Anomaly.CALL_ANSWER_BREACH, Anomaly.HANDLER_UNRECORDED, Anomaly.TRANSFER_TARGET_UNRECORDED),
+    "call": (
+        Anomaly.CALL_ANSWER_BREACH,
+        Anomaly.HANDLER_UNRECORDED,
+        Anomaly.TRANSFER_TARGET_UNRECORDED,
+    ),
     "chat": (Anomaly.CHAT_WAIT_BREACH, Anomaly.HANDLER_UNRECORDED),
     "ticket": (
         Anomaly.FIRST_REPLY_BREACH,
@@ -135,7 +138,14 @@ class Simulation:
         end = None if options.duration_ms is None else start + options.duration_ms
         self._schedule(
             [
-                Event(self._event_id(), EventType.AGENT_ACTIVATED, start, None, queue=a.queue, agent_id=a.agent_id)
+                Event(
+                    self._event_id(),
+                    EventType.AGENT_ACTIVATED,
+                    start,
+                    None,
+                    queue=a.queue,
+                    agent_id=a.agent_id,
+                )
                 for a in self._roster.agents
             ]
         )
@@ -166,7 +176,11 @@ class Simulation:
         ctx = Context(rng, self._roster, at)
         channels, weights = zip(*self._model.channel_mix, strict=True)
         channel = rng.choices(channels, weights)[0]
-        anomaly = rng.choice(_CHANNEL_ANOMALIES[channel]) if rng.random() < self.options.anomaly_rate else None
+        anomaly = (
+            rng.choice(_CHANNEL_ANOMALIES[channel])
+            if rng.random() < self.options.anomaly_rate
+            else None
+        )
         it = self._interaction(channel, customer, queue)
         if channel == "call":
             short_abandon = call(it, ctx, anomaly)
@@ -177,7 +191,9 @@ class Simulation:
         else:
             ticket(it, ctx, anomaly)
         if anomaly is not None:
-            self.truth.append(Truth(TruthKind.ANOMALY, at, it.interaction_id, customer, anomaly=anomaly))
+            self.truth.append(
+                Truth(TruthKind.ANOMALY, at, it.interaction_id, customer, anomaly=anomaly)
+            )
         self._schedule(it.events)
 
     def _call_back(self, abandoned: Interaction, customer: str, queue: str) -> None:
@@ -196,23 +212,46 @@ class Simulation:
         ticket(it, ctx, Anomaly.FIRST_REPLY_BREACH, chase=True)
         self._schedule(it.events)
         self._gone.add(customer)
-        self.truth.append(Truth(TruthKind.ANOMALY, ctx.start_ms, it.interaction_id, customer, anomaly=Anomaly.FIRST_REPLY_BREACH))
-        self.truth.append(Truth(TruthKind.SILENT_CHURNER, ctx.start_ms, it.interaction_id, customer))
+        self.truth.append(
+            Truth(
+                TruthKind.ANOMALY,
+                ctx.start_ms,
+                it.interaction_id,
+                customer,
+                anomaly=Anomaly.FIRST_REPLY_BREACH,
+            )
+        )
+        self.truth.append(
+            Truth(TruthKind.SILENT_CHURNER, ctx.start_ms, it.interaction_id, customer)
+        )
 
     def _depart(self, at: int) -> None:
         """An agent leaves with three open tickets; a colleague picks them up hours later."""
         rng = self._rng
         leaver = rng.choice(self._roster.agents)
-        successor = rng.choice([a for a in self._roster.agents if a.queue == leaver.queue and a != leaver])
+        successor = rng.choice(
+            [a for a in self._roster.agents if a.queue == leaver.queue and a != leaver]
+        )
         for _ in range(3):
             customer = self._pick_customer()
             opened = at - rng.randrange(1, 4) * HOUR_MS  # after the arrival that triggered this
             it = self._interaction("ticket", customer, leaver.queue)
-            orphaned_ticket(it, Context(rng, self._roster, opened), leaver.agent_id, at, successor.agent_id)
+            orphaned_ticket(
+                it, Context(rng, self._roster, opened), leaver.agent_id, at, successor.agent_id
+            )
             self._schedule(it.events)
             self.truth.append(
                 Truth(TruthKind.INACTIVE_ASSIGNEE, at, it.interaction_id, customer, leaver.agent_id)
             )
         self._schedule(
-            [Event(self._event_id(), EventType.AGENT_DEACTIVATED, at, None, queue=leaver.queue, agent_id=leaver.agent_id)]
+            [
+                Event(
+                    self._event_id(),
+                    EventType.AGENT_DEACTIVATED,
+                    at,
+                    None,
+                    queue=leaver.queue,
+                    agent_id=leaver.agent_id,
+                )
+            ]
         )

@@ -54,6 +54,21 @@ class Interaction:
             )
         )
 
+    def reply(self, at_ms: int, agent_id: str | None) -> int:
+        """A public agent comment; returns its time."""
+        self.add(
+            at_ms, EventType.TICKET_COMMENTED, agent_id=agent_id, author=Author.AGENT, public=True
+        )
+        return at_ms
+
+    def customer_writes(self, at_ms: int) -> int:
+        self.add(at_ms, EventType.TICKET_COMMENTED, author=Author.CUSTOMER, public=True)
+        return at_ms
+
+    def status(self, at_ms: int, status: TicketStatus, agent_id: str | None = None) -> int:
+        self.add(at_ms, EventType.TICKET_STATUS_CHANGED, agent_id=agent_id, status=status)
+        return at_ms
+
 
 @dataclass(frozen=True)
 class Context:
@@ -148,7 +163,8 @@ def chat(it: Interaction, ctx: Context, anomaly: Anomaly | None = None) -> None:
     it.add(t + _minutes(rng, 1), EventType.CHAT_ENDED, agent_id=handler)
 
 
-PRIORITIES = ((Priority.LOW, 0.2), (Priority.NORMAL, 0.55), (Priority.HIGH, 0.2), (Priority.URGENT, 0.05))
+PRIORITIES = (Priority.LOW, Priority.NORMAL, Priority.HIGH, Priority.URGENT)
+PRIORITY_WEIGHTS = (0.2, 0.55, 0.2, 0.05)
 
 
 def ticket(
@@ -156,53 +172,57 @@ def ticket(
     ctx: Context,
     anomaly: Anomaly | None = None,
     *,
-    owner: str | None = None,
     chase: bool = False,
 ) -> None:
     """A web ticket from creation to solve (and sometimes CSAT and a reopen).
 
-    ``owner`` assigns it to that agent at once; ``chase`` has the customer write again while
-    the first reply is still owed.
+    ``chase`` has the customer write again while the first reply is still owed.
     """
-    rng, t = ctx.rng, ctx.start_ms
-    priorities, weights = zip(*PRIORITIES, strict=True)
-    priority = Priority.URGENT if anomaly is Anomaly.FIRST_REPLY_BREACH else rng.choices(priorities, weights)[0]
+    rng = ctx.rng
+    urgent = anomaly is Anomaly.FIRST_REPLY_BREACH
+    priority = Priority.URGENT if urgent else rng.choices(PRIORITIES, PRIORITY_WEIGHTS)[0]
+    t = ctx.start_ms
     it.add(t, EventType.TICKET_CREATED, priority=priority, tier=rng.choice(("gold", "standard")))
     if anomaly is Anomaly.UNASSIGNED_TOO_LONG:
         t += 30 * HOUR_MS + rng.randrange(6 * HOUR_MS)
     else:
         t += _minutes(rng, 10)
-    agent_id = owner or ctx.roster.on_shift(rng, it.queue, t).agent_id
+    agent_id = ctx.roster.on_shift(rng, it.queue, t).agent_id
     it.add(t, EventType.TICKET_ASSIGNED, agent_id=agent_id)
-    it.add(t, EventType.TICKET_STATUS_CHANGED, agent_id=agent_id, status=TicketStatus.OPEN)
-    reply_delay = _minutes(rng, 45)
-    if anomaly is Anomaly.FIRST_REPLY_BREACH:
-        reply_delay = 20 * HOUR_MS + rng.randrange(10 * HOUR_MS)
+    it.status(t, TicketStatus.OPEN, agent_id)
+    reply_delay = 20 * HOUR_MS + rng.randrange(10 * HOUR_MS) if urgent else _minutes(rng, 45)
     if chase:
-        chase_at = t + reply_delay // 2
-        it.add(chase_at, EventType.TICKET_COMMENTED, author=Author.CUSTOMER, public=True)
-    t += reply_delay
-    it.add(t, EventType.TICKET_COMMENTED, agent_id=agent_id, author=Author.AGENT, public=True)
+        it.customer_writes(t + reply_delay // 2)
+    t = it.reply(t + reply_delay, agent_id)
+    t = _ticket_conversation(it, ctx, anomaly, agent_id, t)
+    t = it.status(t + _minutes(rng, 20), TicketStatus.SOLVED, agent_id)
+    _ticket_after_solve(it, ctx, anomaly, agent_id, t)
+
+
+def _ticket_conversation(
+    it: Interaction, ctx: Context, anomaly: Anomaly | None, agent_id: str, t: int
+) -> int:
+    """Back and forth after the first reply; returns when it ended."""
+    rng = ctx.rng
     if anomaly is Anomaly.BROKEN_PROMISE:
         promised = t + 4 * HOUR_MS
         it.add(t, EventType.TICKET_UPDATE_PROMISED, agent_id=agent_id, promised_at=promised)
-        t = promised + 3 * HOUR_MS + rng.randrange(HOUR_MS)
-        it.add(t, EventType.TICKET_COMMENTED, agent_id=agent_id, author=Author.AGENT, public=True)
+        t = it.reply(promised + 3 * HOUR_MS + rng.randrange(HOUR_MS), agent_id)
     elif rng.random() < 0.5:
-        t += _minutes(rng, 90)
-        it.add(t, EventType.TICKET_COMMENTED, author=Author.CUSTOMER, public=True)
-        t += _minutes(rng, 60)
-        it.add(t, EventType.TICKET_COMMENTED, agent_id=agent_id, author=Author.AGENT, public=True)
-    if rng.random() < 0.2:
-        t += _minutes(rng, 30)
-        it.add(t, EventType.TICKET_STATUS_CHANGED, agent_id=agent_id, status=TicketStatus.PENDING)
-        t += _minutes(rng, 180)
-        it.add(t, EventType.TICKET_COMMENTED, author=Author.CUSTOMER, public=True)
-        it.add(t, EventType.TICKET_STATUS_CHANGED, status=TicketStatus.OPEN)
-        t += _minutes(rng, 30)
-        it.add(t, EventType.TICKET_COMMENTED, agent_id=agent_id, author=Author.AGENT, public=True)
-    t += _minutes(rng, 20)
-    it.add(t, EventType.TICKET_STATUS_CHANGED, agent_id=agent_id, status=TicketStatus.SOLVED)
+        t = it.customer_writes(t + _minutes(rng, 90))
+        t = it.reply(t + _minutes(rng, 60), agent_id)
+    if rng.random() < 0.2:  # waiting on the customer for a while
+        t = it.status(t + _minutes(rng, 30), TicketStatus.PENDING, agent_id)
+        t = it.customer_writes(t + _minutes(rng, 180))
+        it.status(t, TicketStatus.OPEN)
+        t = it.reply(t + _minutes(rng, 30), agent_id)
+    return t
+
+
+def _ticket_after_solve(
+    it: Interaction, ctx: Context, anomaly: Anomaly | None, agent_id: str, t: int
+) -> None:
+    rng = ctx.rng
     if anomaly is Anomaly.CSAT_NOT_FOLLOWED_UP:
         it.add(t + _minutes(rng, 60), EventType.TICKET_CSAT, score=1)
         return
@@ -210,16 +230,13 @@ def ticket(
         t += _minutes(rng, 60)
         score = rng.choices((1, 2, 3, 4, 5), (0.05, 0.07, 0.13, 0.35, 0.4))[0]
         it.add(t, EventType.TICKET_CSAT, score=score)
-        if score <= 2:
-            t += _minutes(rng, 60)
-            it.add(t, EventType.TICKET_COMMENTED, agent_id=agent_id, author=Author.AGENT, public=True)
-    if rng.random() < 0.05:
-        t += _minutes(rng, 600)
-        it.add(t, EventType.TICKET_COMMENTED, author=Author.CUSTOMER, public=True)
-        it.add(t, EventType.TICKET_STATUS_CHANGED, status=TicketStatus.OPEN)
-        t += _minutes(rng, 60)
-        it.add(t, EventType.TICKET_COMMENTED, agent_id=agent_id, author=Author.AGENT, public=True)
-        it.add(t + MINUTE_MS, EventType.TICKET_STATUS_CHANGED, agent_id=agent_id, status=TicketStatus.SOLVED)
+        if score <= 2:  # closed-loop follow-up of an unhappy answer
+            t = it.reply(t + _minutes(rng, 60), agent_id)
+    if rng.random() < 0.05:  # reopened
+        t = it.customer_writes(t + _minutes(rng, 600))
+        it.status(t, TicketStatus.OPEN)
+        t = it.reply(t + _minutes(rng, 60), agent_id)
+        it.status(t + MINUTE_MS, TicketStatus.SOLVED, agent_id)
 
 
 def orphaned_ticket(
@@ -229,9 +246,8 @@ def orphaned_ticket(
     rng, t = ctx.rng, ctx.start_ms
     it.add(t, EventType.TICKET_CREATED, priority=Priority.NORMAL, tier="standard")
     it.add(t + MINUTE_MS, EventType.TICKET_ASSIGNED, agent_id=owner)
-    it.add(t + MINUTE_MS, EventType.TICKET_STATUS_CHANGED, agent_id=owner, status=TicketStatus.OPEN)
+    it.status(t + MINUTE_MS, TicketStatus.OPEN, owner)
     t = deactivated_at + 2 * HOUR_MS + rng.randrange(HOUR_MS)
     it.add(t, EventType.TICKET_ASSIGNED, agent_id=successor)
-    t += _minutes(rng, 20)
-    it.add(t, EventType.TICKET_COMMENTED, agent_id=successor, author=Author.AGENT, public=True)
-    it.add(t + _minutes(rng, 30), EventType.TICKET_STATUS_CHANGED, agent_id=successor, status=TicketStatus.SOLVED)
+    t = it.reply(t + _minutes(rng, 20), successor)
+    it.status(t + _minutes(rng, 30), TicketStatus.SOLVED, successor)

@@ -3,8 +3,8 @@ from __future__ import annotations
 import pytest
 
 from radar.dedup import DedupWindow, Seen, SourcePosition
+from radar.events import Rejection, RejectReason
 from radar.intake import Duplicate, Intake
-from radar.events import RejectReason, Rejection
 from tests.factories import make_event
 
 A = SourcePosition("support.calls", 0, 10)
@@ -28,7 +28,8 @@ def test_memory_is_bounded_by_capacity_oldest_first() -> None:
     for i in range(5):
         window.observe(f"e{i}", SourcePosition("t", 0, i))
     assert len(window) == 3
-    assert "e0" not in window and "e1" not in window
+    assert "e0" not in window
+    assert "e1" not in window
     assert window.observe("e4", B) is Seen.DUPLICATE
     assert window.observe("e0", B) is Seen.NEW
 

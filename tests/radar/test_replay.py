@@ -25,7 +25,10 @@ def test_replay_counts_and_reports_every_line() -> None:
         "duplicates": 1,
         "rejected": {"invalid_field": 1, "invalid_json": 1},
     }
-    assert [(r["line"], r["reason"]) for r in emitted] == [(3, "invalid_json"), (4, "invalid_field")]
+    assert [(r["line"], r["reason"]) for r in emitted] == [
+        (3, "invalid_json"),
+        (4, "invalid_field"),
+    ]
     assert all(r["stream"] == "dead_letter" for r in emitted)
 
 

@@ -10,7 +10,13 @@ from schemas.catalog import load_event_schemas, parse_event_schema, strip_logica
 
 
 def _avro_type(kind: FieldKind) -> str:
-    return {"string": "string", "int": "int", "boolean": "boolean", "timestamp": "long", "enum": "enum"}[kind]
+    return {
+        "string": "string",
+        "int": "int",
+        "boolean": "boolean",
+        "timestamp": "long",
+        "enum": "enum",
+    }[kind]
 
 
 @pytest.mark.parametrize("event_type", list(EventType))
@@ -26,7 +32,8 @@ def test_each_schema_file_matches_the_contract(event_type: EventType) -> None:
         if spec.required:
             assert not isinstance(declared, list), spec.name
         else:
-            assert isinstance(declared, list) and declared[0] == "null", spec.name
+            assert isinstance(declared, list), spec.name
+            assert declared[0] == "null", spec.name
             assert fields[spec.name]["default"] is None
             declared = declared[1]
         kind = declared if isinstance(declared, str) else declared["type"]
@@ -67,5 +74,11 @@ def test_a_schema_outside_the_contract_is_refused() -> None:
 
 
 def test_strip_logical_types_keeps_everything_else() -> None:
-    schema = {"type": "record", "fields": [{"name": "t", "type": {"type": "long", "logicalType": "timestamp-millis"}}]}
-    assert strip_logical_types(schema) == {"type": "record", "fields": [{"name": "t", "type": {"type": "long"}}]}
+    schema = {
+        "type": "record",
+        "fields": [{"name": "t", "type": {"type": "long", "logicalType": "timestamp-millis"}}],
+    }
+    assert strip_logical_types(schema) == {
+        "type": "record",
+        "fields": [{"name": "t", "type": {"type": "long"}}],
+    }

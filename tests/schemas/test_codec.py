@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 from confluent_kafka.schema_registry import SchemaRegistryClient
 
-from radar.events import Event, EventType, RejectReason, Rejection
+from radar.events import Event, EventType, Rejection, RejectReason
 from schemas.codec import EventCodec, PayloadFormat, detect_format
 from schemas.registry import ConfluentSchemaRegistry, LocalSchemaRegistry
 from schemas.wire import FramingError, frame, unframe
@@ -73,7 +73,8 @@ def test_a_type_field_that_disagrees_with_the_schema_is_refused() -> None:
     chat = CODEC.encode(make_event(EventType.CHAT_ENDED), PayloadFormat.AVRO)
     relabelled = frame(registry.id_for(EventType.CHAT_ABANDONED), bytes(unframe(chat)[1]))
     decoded = CODEC.decode(relabelled)
-    assert isinstance(decoded, Rejection) and decoded.reason is RejectReason.INVALID_FIELD
+    assert isinstance(decoded, Rejection)
+    assert decoded.reason is RejectReason.INVALID_FIELD
 
 
 def test_the_registry_path_with_confluents_mock_registry() -> None:
@@ -88,7 +89,8 @@ def test_the_registry_path_with_confluents_mock_registry() -> None:
         assert unframe(payload)[0] == producer_side.id_for(event_type)
         assert codec_in.decode(payload) == event
     unknown = codec_in.decode(frame(999_999, b"\x00"))
-    assert isinstance(unknown, Rejection) and unknown.reason is RejectReason.UNKNOWN_SCHEMA
+    assert isinstance(unknown, Rejection)
+    assert unknown.reason is RejectReason.UNKNOWN_SCHEMA
 
 
 def test_registry_ids_are_distinct_per_type() -> None:

@@ -16,9 +16,14 @@ from sinks.clickhouse import (
 from tests.factories import make_event
 
 
-def ingested(offset: int, event_type: EventType = EventType.TICKET_CSAT, **fields: object) -> IngestedEvent:
+def ingested(
+    offset: int, event_type: EventType = EventType.TICKET_CSAT, **fields: object
+) -> IngestedEvent:
     return IngestedEvent(
-        make_event(event_type, **fields), SourcePosition("support.tickets", 2, offset), "avro", now_millis()
+        make_event(event_type, **fields),
+        SourcePosition("support.tickets", 2, offset),
+        "avro",
+        now_millis(),
     )
 
 
@@ -28,7 +33,9 @@ def count(store: ClickHouseStore, sql: str) -> int:
 
 def test_migrations_apply_once(store: ClickHouseStore) -> None:
     assert store.migrate() == []
-    versions = [row[0] for row in store.query_readonly("SELECT version FROM schema_migrations FINAL").rows]
+    versions = [
+        row[0] for row in store.query_readonly("SELECT version FROM schema_migrations FINAL").rows
+    ]
     assert versions == [version for version, _ in migrations()]
 
 
@@ -42,12 +49,22 @@ def test_events_keep_every_field(store: ClickHouseStore) -> None:
     store.insert_events([row])
     result = store.query_readonly(
         "SELECT event_id, type, channel, toUnixTimestamp64Milli(occurred_at), agent_id,"
-        " toUnixTimestamp64Milli(promised_at), source_partition, source_offset, payload_format FROM events"
+        " toUnixTimestamp64Milli(promised_at), source_partition, source_offset, payload_format"
+        " FROM events"
     )
     event = row.event
     assert result.rows == [
-        [event.event_id, "ticket.update_promised", "ticket", event.occurred_at, "agent-1",
-         event.promised_at, 2, 7, "avro"]
+        [
+            event.event_id,
+            "ticket.update_promised",
+            "ticket",
+            event.occurred_at,
+            "agent-1",
+            event.promised_at,
+            2,
+            7,
+            "avro",
+        ]
     ]
 
 
@@ -71,13 +88,15 @@ def test_user_queries_are_read_only(store: ClickHouseStore) -> None:
     with pytest.raises(ReadOnlyViolation):
         store.query_readonly("DROP TABLE events")
     # past the statement check, ClickHouse's own readonly=1 holds: it cannot be lifted
-    with pytest.raises(Exception, match="(?i)readonly"):
+    with pytest.raises(Exception, match=r"(?i)readonly"):
         store.query_readonly("SELECT 1 SETTINGS readonly = 0")
     assert store.query_readonly("SHOW TABLES").rows
 
 
 def test_a_second_database_is_independent(settings: Settings, store: ClickHouseStore) -> None:
     store.insert_events([ingested(1)])
-    other = ClickHouseStore.connect(settings.with_overrides(clickhouse_database=store.database + "_other"))
+    other = ClickHouseStore.connect(
+        settings.with_overrides(clickhouse_database=store.database + "_other")
+    )
     other.migrate()
     assert count(other, "SELECT count() FROM events") == 0

@@ -20,7 +20,9 @@ def test_the_exposition_passes_promtool_lint() -> None:
     metrics.sink_latency.labels("events").observe(0.2)
     metrics.consumer_lag.labels("support.calls", "0").set(3)
     text = generate_latest(metrics.registry)
-    result = subprocess.run([promtool, "check", "metrics"], input=text, capture_output=True, check=False)
+    result = subprocess.run(
+        [promtool, "check", "metrics"], input=text, capture_output=True, check=False
+    )
     assert result.returncode == 0, result.stdout.decode() + result.stderr.decode()
 
 

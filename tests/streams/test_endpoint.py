@@ -37,7 +37,9 @@ def test_metrics_are_served(endpoint: WorkerEndpoint) -> None:
 
 def test_queries_run_through_the_worker(endpoint: WorkerEndpoint, store: ClickHouseStore) -> None:
     store.insert_events([ingested(i) for i in range(4)])
-    result = query_worker(_run_file(endpoint), "SELECT count() AS n, max(source_offset) AS o FROM events")
+    result = query_worker(
+        _run_file(endpoint), "SELECT count() AS n, max(source_offset) AS o FROM events"
+    )
     assert result.columns == ["n", "o"]
     assert result.rows == [[4, 3]]
 
@@ -50,7 +52,7 @@ def test_a_wrong_token_is_refused(endpoint: WorkerEndpoint) -> None:
 def test_writes_are_refused_and_errors_explained(endpoint: WorkerEndpoint) -> None:
     with pytest.raises(QueryError, match="only SELECT"):
         query_worker(_run_file(endpoint), "TRUNCATE TABLE events")
-    with pytest.raises(QueryError, match="(?i)unknown table|doesn't exist|does not exist"):
+    with pytest.raises(QueryError, match=r"(?i)unknown table|doesn't exist|does not exist"):
         query_worker(_run_file(endpoint), "SELECT * FROM no_such_table")
 
 

@@ -27,13 +27,17 @@ class Harness:
         self.metrics = PipelineMetrics(CollectorRegistry())
         self.letters: list[DeadLetter] = []
         self.intake = Intake(DedupWindow(capacity))
-        self.ingestor = Ingestor(CODEC, self.intake, SinkWriter(store, self.metrics), self.metrics, self._publish)
+        self.ingestor = Ingestor(
+            CODEC, self.intake, SinkWriter(store, self.metrics), self.metrics, self._publish
+        )
         self.offsets = 0
 
     async def _publish(self, letters: Sequence[DeadLetter]) -> None:
         self.letters.extend(letters)
 
-    def message(self, value: bytes | None, partition: int = 0, offset: int | None = None) -> InputMessage:
+    def message(
+        self, value: bytes | None, partition: int = 0, offset: int | None = None
+    ) -> InputMessage:
         if offset is None:
             offset, self.offsets = self.offsets, self.offsets + 1
         return InputMessage(b"k", value, [], SourcePosition("support.calls", partition, offset))
@@ -56,11 +60,17 @@ def test_valid_events_are_stored_and_bad_ones_dead_lettered(store: ClickHouseSto
     ]
     h.run(messages)
     assert count(store, "SELECT count() FROM events") == 2
-    rows = store.query_readonly("SELECT event_id, payload_format, source_offset FROM events ORDER BY source_offset").rows
+    rows = store.query_readonly(
+        "SELECT event_id, payload_format, source_offset FROM events ORDER BY source_offset"
+    ).rows
     assert rows == [[good[0].event_id, "avro", 0], [good[1].event_id, "json", 2]]
-    assert [dict(letter.headers)[dlq.REASON] for letter in h.letters] == [b"undecodable", b"missing_field"]
+    assert [dict(letter.headers)[dlq.REASON] for letter in h.letters] == [
+        b"undecodable",
+        b"missing_field",
+    ]
     first = h.letters[0]
-    assert first.value == b"\xff garbage" and first.key == b"k"
+    assert first.value == b"\xff garbage"
+    assert first.key == b"k"
     assert dict(first.headers)[dlq.OFFSET] == b"1"
     assert h.metric("radar_events_total", channel="call", type="call.queued") == 1
     assert h.metric("radar_dead_letters_total", reason="undecodable") == 1

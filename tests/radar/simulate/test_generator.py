@@ -8,7 +8,9 @@ from radar.simulate.center import HOUR_MS, CenterModel, Roster
 from radar.simulate.generator import Simulation, SimulationOptions, TruthKind
 from radar.simulate.lifecycles import Anomaly
 
-OPTIONS = SimulationOptions(seed=3, duration_ms=12 * HOUR_MS, model=CenterModel(contacts_per_day=4000))
+OPTIONS = SimulationOptions(
+    seed=3, duration_ms=12 * HOUR_MS, model=CenterModel(contacts_per_day=4000)
+)
 
 
 def _run(options: SimulationOptions = OPTIONS) -> tuple[list[Event], Simulation]:
@@ -74,14 +76,19 @@ def test_injected_faults_are_in_the_stream_as_recorded() -> None:
     for truth in anomalies:
         mine = by_interaction[truth.interaction_id]
         if truth.anomaly is Anomaly.HANDLER_UNRECORDED:
-            answered = [e for e in mine if e.type in (EventType.CALL_ANSWERED, EventType.CHAT_ACCEPTED)]
-            assert answered and answered[0].agent_id is None
+            answered = [
+                e for e in mine if e.type in (EventType.CALL_ANSWERED, EventType.CHAT_ACCEPTED)
+            ]
+            assert answered
+            assert answered[0].agent_id is None
         if truth.anomaly is Anomaly.TRANSFER_TARGET_UNRECORDED:
             transfer = next(e for e in mine if e.type is EventType.CALL_TRANSFERRED)
-            assert transfer.to_agent_id is None and transfer.to_queue is None
+            assert transfer.to_agent_id is None
+            assert transfer.to_queue is None
         if truth.anomaly is Anomaly.CALL_ANSWER_BREACH:
-            queued, answered = mine[0], next(e for e in mine if e.type is EventType.CALL_ANSWERED)
-            assert answered.occurred_at - queued.occurred_at >= 12 * 60_000
+            queued = mine[0]
+            pickup = next(e for e in mine if e.type is EventType.CALL_ANSWERED)
+            assert pickup.occurred_at - queued.occurred_at >= 12 * 60_000
 
 
 def test_churners_stop_contacting_after_their_last_bad_ticket() -> None:
@@ -92,8 +99,10 @@ def test_churners_stop_contacting_after_their_last_bad_ticket() -> None:
         later_contacts = {
             e.interaction_id
             for e in events
-            if e.customer_id == truth.customer_id and e.occurred_at >= truth.at
-            and e.type in (EventType.CALL_QUEUED, EventType.CHAT_REQUESTED, EventType.TICKET_CREATED)
+            if e.customer_id == truth.customer_id
+            and e.occurred_at >= truth.at
+            and e.type
+            in (EventType.CALL_QUEUED, EventType.CHAT_REQUESTED, EventType.TICKET_CREATED)
         }
         assert later_contacts == {truth.interaction_id}
 
@@ -106,7 +115,11 @@ def test_a_departing_agent_leaves_three_open_tickets() -> None:
     deactivated = next(e for e in events if e.type is EventType.AGENT_DEACTIVATED)
     assert deactivated.agent_id == leaver
     for truth in orphans:
-        assigned = [e for e in events if e.interaction_id == truth.interaction_id and e.type is EventType.TICKET_ASSIGNED]
+        assigned = [
+            e
+            for e in events
+            if e.interaction_id == truth.interaction_id and e.type is EventType.TICKET_ASSIGNED
+        ]
         assert assigned[0].agent_id == leaver
         assert assigned[0].occurred_at < deactivated.occurred_at < assigned[-1].occurred_at
 
