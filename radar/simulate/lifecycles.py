@@ -13,7 +13,7 @@ from enum import StrEnum
 from typing import Any
 
 from radar.events import Author, Direction, Event, EventType, Priority, TicketStatus
-from radar.simulate.center import HOUR_MS, Roster
+from radar.simulate.center import HOUR_MS, Agent, Roster
 
 SECOND_MS = 1000
 MINUTE_MS = 60 * SECOND_MS
@@ -53,6 +53,15 @@ class Interaction:
                 **fields,
             )
         )
+
+    def transfer(
+        self, at_ms: int, event_type: EventType, handler: str | None, target: Agent
+    ) -> str:
+        """Hand the interaction to ``target``; returns the new handler."""
+        self.add(
+            at_ms, event_type, agent_id=handler, to_agent_id=target.agent_id, to_queue=target.queue
+        )
+        return target.agent_id
 
     def reply(self, at_ms: int, agent_id: str | None) -> int:
         """A public agent comment; returns its time."""
@@ -109,14 +118,7 @@ def call(it: Interaction, ctx: Context, anomaly: Anomaly | None = None) -> bool:
         t += _minutes(rng, 2)
     elif rng.random() < 0.08:
         target = ctx.roster.on_shift(rng, rng.choice(ctx.roster.model.queues), t)
-        it.add(
-            t,
-            EventType.CALL_TRANSFERRED,
-            agent_id=handler,
-            to_agent_id=target.agent_id,
-            to_queue=target.queue,
-        )
-        handler = target.agent_id
+        handler = it.transfer(t, EventType.CALL_TRANSFERRED, handler, target)
         t += _minutes(rng, 2)
     it.add(t, EventType.CALL_ENDED, agent_id=handler)
     return False
@@ -152,14 +154,7 @@ def chat(it: Interaction, ctx: Context, anomaly: Anomaly | None = None) -> None:
         it.add(t, EventType.CHAT_MESSAGE, author=Author.AGENT, agent_id=handler)
     if rng.random() < 0.05:
         target = ctx.roster.on_shift(rng, it.queue, t)
-        it.add(
-            t,
-            EventType.CHAT_TRANSFERRED,
-            agent_id=handler,
-            to_agent_id=target.agent_id,
-            to_queue=target.queue,
-        )
-        handler = target.agent_id
+        handler = it.transfer(t, EventType.CHAT_TRANSFERRED, handler, target)
     it.add(t + _minutes(rng, 1), EventType.CHAT_ENDED, agent_id=handler)
 
 
