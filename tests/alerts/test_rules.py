@@ -10,27 +10,24 @@ import yaml
 ALERTS = Path(__file__).resolve().parents[2] / "alerts"
 
 
-def _promtool() -> str:
+def _promtool(*args: str, cwd: Path | None = None) -> None:
     promtool = shutil.which("promtool")
     if promtool is None:
         pytest.fail("promtool is not installed; `make test` installs Debian's prometheus package")
-    return promtool
+    result = subprocess.run([promtool, *args], capture_output=True, text=True, cwd=cwd, check=False)
+    assert result.returncode == 0, result.stdout + result.stderr
 
 
 def test_rule_files_are_valid() -> None:
     files = sorted(str(p) for p in ALERTS.glob("*.rules.yml"))
     assert files
-    result = subprocess.run([_promtool(), "check", "rules", *files], capture_output=True, text=True)
-    assert result.returncode == 0, result.stdout + result.stderr
+    _promtool("check", "rules", *files)
 
 
 def test_rule_unit_tests_pass() -> None:
     tests = sorted(str(p) for p in (ALERTS / "tests").glob("*.test.yml"))
     assert tests
-    result = subprocess.run(
-        [_promtool(), "test", "rules", *tests], capture_output=True, text=True, cwd=ALERTS / "tests"
-    )
-    assert result.returncode == 0, result.stdout + result.stderr
+    _promtool("test", "rules", *tests, cwd=ALERTS / "tests")
 
 
 def test_every_alert_has_a_test() -> None:
