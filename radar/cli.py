@@ -195,10 +195,18 @@ def cmd_produce(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_replay(args: argparse.Namespace, settings: Settings) -> int:
+    from radar.policies import PolicyError, load_policies
     from radar.replay import replay
 
+    try:
+        policies = load_policies(args.policies or settings.policies_file)
+    except (PolicyError, OSError) as exc:
+        print(f"radar replay: {exc}", file=sys.stderr)
+        return 2
     with open(args.file, "rb") as handle, _output(args.out) as out:
-        summary = replay(handle, lambda record: _write_json_line(out, record), source=args.file)
+        summary = replay(
+            handle, lambda record: _write_json_line(out, record), args.file, policies=policies
+        )
     print(json.dumps(summary.as_dict()), file=sys.stderr)
     return 0
 
@@ -319,6 +327,7 @@ def build_parser() -> argparse.ArgumentParser:
     replay = sub.add_parser("replay", help="run the core over a JSON Lines file, without Kafka")
     replay.add_argument("file")
     replay.add_argument("--out", help="JSON Lines output (default: stdout)")
+    replay.add_argument("--policies", help="SLA policies YAML (default: $RADAR_POLICIES)")
     replay.set_defaults(handler=cmd_replay)
 
     query = sub.add_parser("query", help="run a read-only SQL query on ClickHouse")

@@ -86,6 +86,9 @@ SETTINGS: Final[dict[str, Setting]] = {
         "RADAR_SIMULATE_RATE", 50.0, "events/s the simulator sends in `radar run`"
     ),
     "simulate_seed": Setting("RADAR_SIMULATE_SEED", 7, "seed of the simulator in `radar run`"),
+    "policies_file": Setting(
+        "RADAR_POLICIES", "config/policies.yaml", "SLA policies (YAML; see the example)"
+    ),
     "cache_dir": Setting(
         "RADAR_CACHE_DIR", "~/.cache/contact-radar", "where infra/kafka/fetch puts Kafka's jars"
     ),
@@ -125,6 +128,7 @@ class Settings:
     dedup_warm_hours: float
     simulate_rate: float
     simulate_seed: int
+    policies_file: str
     cache_dir: Path
     log_level: str
 

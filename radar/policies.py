@@ -1,0 +1,312 @@
+"""SLA policies from YAML: which targets apply to an interaction, and how time is counted.
+
+Policies are tried in order; the first whose ``match`` fits the interaction (channel, priority,
+queue, tier) applies. A target is a duration in calendar time (``4h``) or business time
+(``{business: 8h}``, counted on the policy's calendar). Every error names the file, the key
+path and what is wrong. ``policies/example.yaml`` documents the format.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date
+from enum import StrEnum
+from pathlib import Path
+from typing import Any, Final
+
+import yaml
+
+from radar.calendar import CALENDAR_TIME, WEEKDAYS, BusinessCalendar, Clock, parse_hours
+from radar.events import Channel, Priority
+
+
+class Metric(StrEnum):
+    FIRST_REPLY_TIME = "first_reply_time"
+    NEXT_REPLY_TIME = "next_reply_time"
+    PERIODIC_UPDATE = "periodic_update"
+    PAUSABLE_UPDATE = "pausable_update"
+    REQUESTER_WAIT_TIME = "requester_wait_time"
+    AGENT_WORK_TIME = "agent_work_time"
+    TOTAL_RESOLUTION_TIME = "total_resolution_time"
+    PROMISED_UPDATE = "promised_update"
+    FEEDBACK_FOLLOW_UP = "feedback_follow_up"
+    CHAT_WAIT_TIME = "chat_wait_time"
+    CHAT_RESPONSE_TIME = "chat_response_time"
+    CALL_ANSWER_TIME = "call_answer_time"
+    CALL_HOLD_TIME = "call_hold_time"
+    CALLBACK_TIME = "callback_time"
+
+    @property
+    def channel(self) -> Channel:
+        return _METRIC_CHANNEL.get(self, Channel.TICKET)
+
+
+_METRIC_CHANNEL: Final = {
+    Metric.CHAT_WAIT_TIME: Channel.CHAT,
+    Metric.CHAT_RESPONSE_TIME: Channel.CHAT,
+    Metric.CALL_ANSWER_TIME: Channel.CALL,
+    Metric.CALL_HOLD_TIME: Channel.CALL,
+    Metric.CALLBACK_TIME: Channel.CALL,
+}
+
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h|d)\s*$")
+_UNIT_MS: Final = {"s": 1000, "m": 60_000, "h": 3_600_000, "d": 86_400_000}
+
+
+class PolicyError(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class Target:
+    metric: Metric
+    duration_ms: int
+    business: bool
+
+
+@dataclass(frozen=True)
+class Escalation:
+    level: int  # 2 for the first escalation after the breach (the breach itself is level 1)
+    after_ms: int  # after the due time
+    group: str
+
+
+@dataclass(frozen=True)
+class Match:
+    channels: frozenset[Channel] | None = None
+    priorities: frozenset[Priority] | None = None
+    queues: frozenset[str] | None = None
+    tiers: frozenset[str] | None = None
+
+    def fits(self, channel: Channel, priority: Priority | None, queue: str | None, tier: str | None) -> bool:
+        return (
+            (self.channels is None or channel in self.channels)
+            and (self.priorities is None or priority in self.priorities)
+            and (self.queues is None or queue in self.queues)
+            and (self.tiers is None or tier in self.tiers)
+        )
+
+
+@dataclass(frozen=True)
+class Policy:
+    name: str
+    match: Match
+    targets: Mapping[Metric, Target]
+    group: str  # who is told about breaches
+    warnings: tuple[float, ...] = (0.5, 0.75)
+    escalations: tuple[Escalation, ...] = ()
+    calendar: BusinessCalendar | None = None
+
+    def clock(self, target: Target) -> Clock:
+        if target.business and self.calendar is not None:
+            return self.calendar
+        return CALENDAR_TIME
+
+    def escalation_group(self, level: int) -> str:
+        for escalation in self.escalations:
+            if escalation.level == level:
+                return escalation.group
+        return self.group
+
+
+@dataclass(frozen=True)
+class QueueRules:
+    short_abandon_ms: int = 10_000
+    service_level_ms: int = 20_000
+
+
+@dataclass(frozen=True)
+class PolicySet:
+    policies: tuple[Policy, ...]
+    queues: Mapping[str, QueueRules] = field(default_factory=dict)
+    default_queue: QueueRules = QueueRules()
+    grace_ms: int = 5000
+
+    def select(
+        self, channel: Channel, priority: Priority | None, queue: str | None, tier: str | None
+    ) -> Policy | None:
+        for policy in self.policies:
+            if policy.match.fits(channel, priority, queue, tier):
+                return policy
+        return None
+
+    def queue(self, name: str | None) -> QueueRules:
+        return self.queues.get(name or "", self.default_queue)
+
+
+class _Reader:
+    """Walks the YAML tree, naming the file and key path in every error."""
+
+    def __init__(self, source: str) -> None:
+        self.source = source
+
+    def fail(self, path: str, message: str) -> PolicyError:
+        return PolicyError(f"{self.source}: {path}: {message}")
+
+    def mapping(self, value: Any, path: str) -> dict[str, Any]:
+        if not isinstance(value, dict):
+            raise self.fail(path, "expected a mapping")
+        return value
+
+    def listing(self, value: Any, path: str) -> list[Any]:
+        if not isinstance(value, list):
+            raise self.fail(path, "expected a list")
+        return value
+
+    def text(self, value: Any, path: str) -> str:
+        if not isinstance(value, str) or not value:
+            raise self.fail(path, "expected a non-empty string")
+        return value
+
+    def duration(self, value: Any, path: str) -> int:
+        match = _DURATION.match(str(value)) if isinstance(value, str | int | float) else None
+        if match is None:
+            raise self.fail(path, f"{value!r} is not a duration like 90s, 30m, 4h or 2d")
+        return int(float(match.group(1)) * _UNIT_MS[match.group(2)])
+
+    def unknown_keys(self, mapping: dict[str, Any], allowed: set[str], path: str) -> None:
+        unknown = sorted(set(mapping) - allowed)
+        if unknown:
+            raise self.fail(path, f"unknown key(s) {', '.join(unknown)}; expected {', '.join(sorted(allowed))}")
+
+    def one_or_many(self, value: Any, path: str) -> list[Any]:
+        return value if isinstance(value, list) else [value]
+
+
+def load_policies(path: str | Path) -> PolicySet:
+    text = Path(path).read_text()
+    return parse_policies(text, str(path))
+
+
+def parse_policies(text: str, source: str = "<policies>") -> PolicySet:
+    r = _Reader(source)
+    try:
+        document = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise PolicyError(f"{source}: not valid YAML: {exc}") from None
+    root = r.mapping(document, "(top)")
+    r.unknown_keys(root, {"calendars", "policies", "queues", "grace"}, "(top)")
+    calendars = {
+        name: _calendar(r, name, spec, f"calendars.{name}")
+        for name, spec in r.mapping(root.get("calendars", {}), "calendars").items()
+    }
+    policies = tuple(
+        _policy(r, spec, f"policies[{i}]", calendars)
+        for i, spec in enumerate(r.listing(root.get("policies"), "policies"))
+    )
+    if not policies:
+        raise r.fail("policies", "at least one policy is needed")
+    queues_spec = r.mapping(root.get("queues", {}), "queues")
+    default = _queue(r, queues_spec.pop("default", {}), "queues.default", QueueRules())
+    queues = {name: _queue(r, spec, f"queues.{name}", default) for name, spec in queues_spec.items()}
+    grace = r.duration(root.get("grace", "5s"), "grace")
+    return PolicySet(policies, queues, default, grace)
+
+
+def _calendar(r: _Reader, name: str, spec: Any, path: str) -> BusinessCalendar:
+    spec = r.mapping(spec, path)
+    r.unknown_keys(spec, {"timezone", "hours", "holidays", "country_holidays"}, path)
+    weekly: dict[int, list[Any]] = {}
+    for day, hours in r.mapping(spec.get("hours"), f"{path}.hours").items():
+        if day not in WEEKDAYS:
+            raise r.fail(f"{path}.hours.{day}", f"expected one of {', '.join(WEEKDAYS)}")
+        try:
+            weekly[WEEKDAYS.index(day)] = [parse_hours(h) for h in r.one_or_many(hours, f"{path}.hours.{day}")]
+        except (ValueError, TypeError) as exc:
+            raise r.fail(f"{path}.hours.{day}", str(exc)) from None
+    holidays = []
+    for i, day in enumerate(r.listing(spec.get("holidays", []), f"{path}.holidays")):
+        if not isinstance(day, date):
+            raise r.fail(f"{path}.holidays[{i}]", f"{day!r} is not a date (YYYY-MM-DD)")
+        holidays.append(day)
+    try:
+        return BusinessCalendar(
+            name,
+            r.text(spec.get("timezone"), f"{path}.timezone"),
+            weekly,
+            holidays,
+            spec.get("country_holidays"),
+        )
+    except (ValueError, KeyError, NotImplementedError) as exc:
+        raise r.fail(path, str(exc)) from None
+
+
+def _match(r: _Reader, spec: Any, path: str) -> Match:
+    spec = r.mapping(spec or {}, path)
+    r.unknown_keys(spec, {"channel", "priority", "queue", "tier"}, path)
+
+    def closed(key: str, kind: type[Channel] | type[Priority]) -> frozenset[Any] | None:
+        if key not in spec:
+            return None
+        values = r.one_or_many(spec[key], f"{path}.{key}")
+        try:
+            return frozenset(kind(v) for v in values)
+        except ValueError:
+            allowed = ", ".join(m.value for m in kind)
+            raise r.fail(f"{path}.{key}", f"{values!r}: expected values of {allowed}") from None
+
+    def open_set(key: str) -> frozenset[str] | None:
+        if key not in spec:
+            return None
+        return frozenset(str(v) for v in r.one_or_many(spec[key], f"{path}.{key}"))
+
+    return Match(closed("channel", Channel), closed("priority", Priority), open_set("queue"), open_set("tier"))
+
+
+def _policy(r: _Reader, spec: Any, path: str, calendars: Mapping[str, BusinessCalendar]) -> Policy:
+    spec = r.mapping(spec, path)
+    r.unknown_keys(spec, {"name", "match", "targets", "calendar", "warnings", "escalations", "group"}, path)
+    name = r.text(spec.get("name"), f"{path}.name")
+    calendar = None
+    if "calendar" in spec:
+        calendar = calendars.get(spec["calendar"])
+        if calendar is None:
+            raise r.fail(f"{path}.calendar", f"{spec['calendar']!r} is not defined under calendars")
+    targets = {}
+    for key, value in r.mapping(spec.get("targets"), f"{path}.targets").items():
+        target_path = f"{path}.targets.{key}"
+        try:
+            metric = Metric(key)
+        except ValueError:
+            raise r.fail(target_path, f"unknown metric; expected one of {', '.join(Metric)}") from None
+        business = isinstance(value, dict)
+        if business:
+            r.unknown_keys(value, {"business"}, target_path)
+            value = value.get("business")
+            if calendar is None:
+                raise r.fail(target_path, "business hours need the policy's calendar")
+        targets[metric] = Target(metric, r.duration(value, target_path), business)
+    warnings = tuple(r.one_or_many(spec.get("warnings", [0.5, 0.75]), f"{path}.warnings"))
+    for i, fraction in enumerate(warnings):
+        if not isinstance(fraction, int | float) or not 0 < fraction < 1:
+            raise r.fail(f"{path}.warnings[{i}]", f"{fraction!r} is not a fraction between 0 and 1")
+    escalations = []
+    for i, item in enumerate(r.listing(spec.get("escalations", []), f"{path}.escalations")):
+        item_path = f"{path}.escalations[{i}]"
+        item = r.mapping(item, item_path)
+        r.unknown_keys(item, {"after", "group"}, item_path)
+        escalations.append(
+            Escalation(i + 2, r.duration(item.get("after"), f"{item_path}.after"), r.text(item.get("group"), f"{item_path}.group"))
+        )
+    if [e.after_ms for e in escalations] != sorted({e.after_ms for e in escalations}):
+        raise r.fail(f"{path}.escalations", "offsets must increase")
+    return Policy(
+        name,
+        _match(r, spec.get("match"), f"{path}.match"),
+        targets,
+        str(spec.get("group", "support")),
+        tuple(sorted(float(w) for w in warnings)),
+        tuple(escalations),
+        calendar,
+    )
+
+
+def _queue(r: _Reader, spec: Any, path: str, default: QueueRules) -> QueueRules:
+    spec = r.mapping(spec, path)
+    r.unknown_keys(spec, {"short_abandon", "service_level"}, path)
+    return QueueRules(
+        r.duration(spec["short_abandon"], f"{path}.short_abandon") if "short_abandon" in spec else default.short_abandon_ms,
+        r.duration(spec["service_level"], f"{path}.service_level") if "service_level" in spec else default.service_level_ms,
+    )

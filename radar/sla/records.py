@@ -1,0 +1,63 @@
+"""What the SLA engine emits: one record type, with a deterministic id.
+
+The id hashes what makes a record unique (interaction, metric, cycle, kind and the warning
+fraction or escalation level; for a chase, the event that was the chase), never when it was
+detected, so replays, retries and restarts produce the same ids and sinks can deduplicate.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import asdict, dataclass
+from enum import StrEnum
+from typing import Any
+
+from radar.events import millis_to_iso
+
+
+class SlaKind(StrEnum):
+    WARNING = "warning"  # a fraction of the target has passed ("at risk")
+    BREACH = "breach"  # the due time passed without the target being met
+    ACHIEVED = "achieved"  # the target was met (``late`` if after the due time)
+    FULFILLED = "fulfilled"  # the target stopped applying: ticket solved, call or chat ended
+    ESCALATION = "escalation"  # a breach still open after the policy's escalation offset
+    RETRACTED = "retracted"  # a late event proved a declared breach wrong
+    CUSTOMER_CHASE = "customer_chase"  # the customer wrote again while a reply was owed
+
+
+def record_id(*parts: object) -> str:
+    return hashlib.sha256("|".join(map(str, parts)).encode()).hexdigest()[:24]
+
+
+@dataclass(frozen=True, slots=True)
+class SlaRecord:
+    id: str
+    kind: SlaKind
+    policy: str
+    metric: str
+    channel: str
+    cycle: int
+    interaction_id: str
+    customer_id: str | None
+    queue: str | None
+    owner: str | None
+    group: str
+    target_ms: int
+    elapsed_ms: int
+    started_at: int
+    due_at: int | None
+    detected_at: int
+    business_hours: bool
+    fraction: float | None = None
+    level: int | None = None
+    late: bool | None = None
+    retracts: str | None = None
+
+    def as_json(self) -> dict[str, Any]:
+        """The JSON Lines form: ISO-8601 UTC times, ``stream: sla``."""
+        record: dict[str, Any] = {"stream": "sla"}
+        for key, value in asdict(self).items():
+            if key in ("started_at", "due_at", "detected_at") and value is not None:
+                value = millis_to_iso(value)
+            record[key] = value.value if isinstance(value, StrEnum) else value
+        return record
