@@ -8,6 +8,7 @@ cached; adding or measuring business time walks days, never minutes.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
@@ -59,7 +60,7 @@ class BusinessCalendar:
             for opens, closes in intervals:
                 if not opens < closes:
                     raise ValueError(f"{WEEKDAYS[day]}: {opens}-{closes} is empty")
-            for (_, closes), (opens, _) in zip(intervals, intervals[1:], strict=False):
+            for (_, closes), (opens, _) in itertools.pairwise(intervals):
                 if opens < closes:
                     raise ValueError(f"{WEEKDAYS[day]}: intervals overlap")
         if not any(self._weekly.values()):

@@ -24,22 +24,30 @@ class EventTimeClock:
 
 
 class LiveClock:
-    def __init__(self, wall_ms: Callable[[], int] = lambda: time.time_ns() // 1_000_000) -> None:
+    """``max_future_ms``: an event stamped further ahead of the wall clock than this (a skewed
+    upstream clock) does not move the watermark, or it would fire every deadline early."""
+
+    def __init__(
+        self,
+        wall_ms: Callable[[], int] = lambda: time.time_ns() // 1_000_000,
+        max_future_ms: int = 60_000,
+    ) -> None:
         self._wall_ms = wall_ms
+        self._max_future_ms = max_future_ms
         self._newest: int | None = None
         self._newest_seen_at = 0
         self._last = -(2**62)
 
     def observe(self, occurred_at: int) -> int:
+        wall = self._wall_ms()
+        if occurred_at > wall + self._max_future_ms:
+            return self.now()
         if self._newest is None or occurred_at > self._newest:
-            self._newest, self._newest_seen_at = occurred_at, self._wall_ms()
+            self._newest, self._newest_seen_at = occurred_at, wall
         return self.now()
 
     def now(self) -> int:
         wall = self._wall_ms()
-        if self._newest is None:
-            current = wall
-        else:
-            current = self._newest + (wall - self._newest_seen_at)
+        current = wall if self._newest is None else self._newest + (wall - self._newest_seen_at)
         self._last = max(self._last, current)  # never backwards
         return self._last

@@ -80,7 +80,9 @@ class Match:
     queues: frozenset[str] | None = None
     tiers: frozenset[str] | None = None
 
-    def fits(self, channel: Channel, priority: Priority | None, queue: str | None, tier: str | None) -> bool:
+    def fits(
+        self, channel: Channel, priority: Priority | None, queue: str | None, tier: str | None
+    ) -> bool:
         return (
             (self.channels is None or channel in self.channels)
             and (self.priorities is None or priority in self.priorities)
@@ -169,7 +171,9 @@ class _Reader:
     def unknown_keys(self, mapping: dict[str, Any], allowed: set[str], path: str) -> None:
         unknown = sorted(set(mapping) - allowed)
         if unknown:
-            raise self.fail(path, f"unknown key(s) {', '.join(unknown)}; expected {', '.join(sorted(allowed))}")
+            raise self.fail(
+                path, f"unknown key(s) {', '.join(unknown)}; expected {', '.join(sorted(allowed))}"
+            )
 
     def one_or_many(self, value: Any, path: str) -> list[Any]:
         return value if isinstance(value, list) else [value]
@@ -200,7 +204,9 @@ def parse_policies(text: str, source: str = "<policies>") -> PolicySet:
         raise r.fail("policies", "at least one policy is needed")
     queues_spec = r.mapping(root.get("queues", {}), "queues")
     default = _queue(r, queues_spec.pop("default", {}), "queues.default", QueueRules())
-    queues = {name: _queue(r, spec, f"queues.{name}", default) for name, spec in queues_spec.items()}
+    queues = {
+        name: _queue(r, spec, f"queues.{name}", default) for name, spec in queues_spec.items()
+    }
     grace = r.duration(root.get("grace", "5s"), "grace")
     return PolicySet(policies, queues, default, grace)
 
@@ -213,7 +219,9 @@ def _calendar(r: _Reader, name: str, spec: Any, path: str) -> BusinessCalendar:
         if day not in WEEKDAYS:
             raise r.fail(f"{path}.hours.{day}", f"expected one of {', '.join(WEEKDAYS)}")
         try:
-            weekly[WEEKDAYS.index(day)] = [parse_hours(h) for h in r.one_or_many(hours, f"{path}.hours.{day}")]
+            weekly[WEEKDAYS.index(day)] = [
+                parse_hours(h) for h in r.one_or_many(hours, f"{path}.hours.{day}")
+            ]
         except (ValueError, TypeError) as exc:
             raise r.fail(f"{path}.hours.{day}", str(exc)) from None
     holidays = []
@@ -252,12 +260,19 @@ def _match(r: _Reader, spec: Any, path: str) -> Match:
             return None
         return frozenset(str(v) for v in r.one_or_many(spec[key], f"{path}.{key}"))
 
-    return Match(closed("channel", Channel), closed("priority", Priority), open_set("queue"), open_set("tier"))
+    return Match(
+        closed("channel", Channel),
+        closed("priority", Priority),
+        open_set("queue"),
+        open_set("tier"),
+    )
 
 
 def _policy(r: _Reader, spec: Any, path: str, calendars: Mapping[str, BusinessCalendar]) -> Policy:
     spec = r.mapping(spec, path)
-    r.unknown_keys(spec, {"name", "match", "targets", "calendar", "warnings", "escalations", "group"}, path)
+    r.unknown_keys(
+        spec, {"name", "match", "targets", "calendar", "warnings", "escalations", "group"}, path
+    )
     name = r.text(spec.get("name"), f"{path}.name")
     calendar = None
     if "calendar" in spec:
@@ -270,25 +285,31 @@ def _policy(r: _Reader, spec: Any, path: str, calendars: Mapping[str, BusinessCa
         try:
             metric = Metric(key)
         except ValueError:
-            raise r.fail(target_path, f"unknown metric; expected one of {', '.join(Metric)}") from None
+            raise r.fail(
+                target_path, f"unknown metric; expected one of {', '.join(Metric)}"
+            ) from None
         business = isinstance(value, dict)
         if business:
             r.unknown_keys(value, {"business"}, target_path)
-            value = value.get("business")
             if calendar is None:
                 raise r.fail(target_path, "business hours need the policy's calendar")
-        targets[metric] = Target(metric, r.duration(value, target_path), business)
+        duration = value.get("business") if business else value
+        targets[metric] = Target(metric, r.duration(duration, target_path), business)
     warnings = tuple(r.one_or_many(spec.get("warnings", [0.5, 0.75]), f"{path}.warnings"))
     for i, fraction in enumerate(warnings):
         if not isinstance(fraction, int | float) or not 0 < fraction < 1:
             raise r.fail(f"{path}.warnings[{i}]", f"{fraction!r} is not a fraction between 0 and 1")
     escalations = []
-    for i, item in enumerate(r.listing(spec.get("escalations", []), f"{path}.escalations")):
+    for i, entry in enumerate(r.listing(spec.get("escalations", []), f"{path}.escalations")):
         item_path = f"{path}.escalations[{i}]"
-        item = r.mapping(item, item_path)
+        item = r.mapping(entry, item_path)
         r.unknown_keys(item, {"after", "group"}, item_path)
         escalations.append(
-            Escalation(i + 2, r.duration(item.get("after"), f"{item_path}.after"), r.text(item.get("group"), f"{item_path}.group"))
+            Escalation(
+                i + 2,
+                r.duration(item.get("after"), f"{item_path}.after"),
+                r.text(item.get("group"), f"{item_path}.group"),
+            )
         )
     if [e.after_ms for e in escalations] != sorted({e.after_ms for e in escalations}):
         raise r.fail(f"{path}.escalations", "offsets must increase")
@@ -307,6 +328,10 @@ def _queue(r: _Reader, spec: Any, path: str, default: QueueRules) -> QueueRules:
     spec = r.mapping(spec, path)
     r.unknown_keys(spec, {"short_abandon", "service_level"}, path)
     return QueueRules(
-        r.duration(spec["short_abandon"], f"{path}.short_abandon") if "short_abandon" in spec else default.short_abandon_ms,
-        r.duration(spec["service_level"], f"{path}.service_level") if "service_level" in spec else default.service_level_ms,
+        r.duration(spec["short_abandon"], f"{path}.short_abandon")
+        if "short_abandon" in spec
+        else default.short_abandon_ms,
+        r.duration(spec["service_level"], f"{path}.service_level")
+        if "service_level" in spec
+        else default.service_level_ms,
     )

@@ -12,9 +12,9 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from radar.clock import EventTimeClock
 from radar.dedup import DedupWindow, SourcePosition
 from radar.events import Event, Rejection, parse_json_event
-from radar.clock import EventTimeClock
 from radar.intake import Duplicate, Intake
 from radar.policies import PolicySet
 from radar.sla.engine import SlaEngine

@@ -1,10 +1,11 @@
 """The SLA engine: every open interaction's state machine, and a heap of their deadlines.
 
 ``apply`` takes events in time order (see ``radar/sla/sequencer.py``); ``fire_until`` speaks
-for deadlines that passed. Two facts cross interactions, through an index by customer: an
+for deadlines that passed. Two facts cross interactions, through indexes by customer: an
 outbound call achieves the ``callback_time`` of that customer's abandoned calls, and a new
 contact on any channel is a ``customer_chase`` on each of the customer's tickets that owe a
-reply. Interactions that can no longer start a target (closed, ended) are forgotten.
+reply. Interactions that can no longer start a target (closed, ended, long solved) are
+forgotten, so memory follows the open work, not the history.
 """
 
 from __future__ import annotations
@@ -25,7 +26,29 @@ _MACHINES: dict[Channel, type[InteractionSla]] = {
     Channel.CHAT: ChatSla,
     Channel.CALL: CallSla,
 }
-_NEW_CONTACTS = frozenset({EventType.CALL_QUEUED, EventType.CHAT_REQUESTED, EventType.TICKET_CREATED})
+_NEW_CONTACTS = frozenset(
+    {EventType.CALL_QUEUED, EventType.CHAT_REQUESTED, EventType.TICKET_CREATED}
+)
+
+
+class CustomerIndex:
+    """Interaction ids by customer, for one cross-interaction rule."""
+
+    def __init__(self) -> None:
+        self._ids: defaultdict[str, set[str]] = defaultdict(set)
+
+    def set(self, customer: str | None, interaction_id: str, member: bool) -> None:
+        if customer is None:
+            return
+        if member:
+            self._ids[customer].add(interaction_id)
+        elif customer in self._ids:
+            self._ids[customer].discard(interaction_id)
+            if not self._ids[customer]:
+                del self._ids[customer]
+
+    def of(self, customer: str) -> list[str]:
+        return sorted(self._ids.get(customer, ()))
 
 
 class SlaEngine:
@@ -33,7 +56,9 @@ class SlaEngine:
         self.policies = policies
         self.interactions: dict[str, InteractionSla] = {}
         self._deadlines: list[tuple[int, str]] = []
-        self._by_customer: defaultdict[str, set[str]] = defaultdict(set)
+        self._scheduled: dict[str, int] = {}
+        self._owing_reply = CustomerIndex()
+        self._awaiting_callback = CustomerIndex()
 
     def apply(self, event: Event, now: int) -> list[SlaRecord]:
         machine = _MACHINES.get(event.type.channel)
@@ -44,8 +69,7 @@ class SlaEngine:
             interaction = machine(event.interaction_id, self.policies)
             self.interactions[event.interaction_id] = interaction
         records = interaction.on_event(event, now)
-        if event.customer_id is not None:
-            self._by_customer[event.customer_id].add(event.interaction_id)
+        if event.customer_id is not None and event.type in _NEW_CONTACTS:
             records += self._across_interactions(event, now)
         self._settle(interaction)
         return records
@@ -53,24 +77,20 @@ class SlaEngine:
     def _across_interactions(self, event: Event, now: int) -> list[SlaRecord]:
         assert event.customer_id is not None
         records: list[SlaRecord] = []
-        for other_id in sorted(self._by_customer[event.customer_id] - {event.interaction_id}):
-            other = self.interactions.get(other_id)
-            if other is None:
-                continue
+        if event.type is EventType.CALL_QUEUED and event.direction is Direction.OUTBOUND:
+            for call_id in self._awaiting_callback.of(event.customer_id):
+                call = self.interactions.get(call_id)
+                if isinstance(call, CallSla) and call_id != event.interaction_id:
+                    records += call.called_back(event.occurred_at, now)
+                    self._settle(call)
+        for ticket_id in self._owing_reply.of(event.customer_id):
+            ticket = self.interactions.get(ticket_id)
             if (
-                event.type is EventType.CALL_QUEUED
-                and event.direction is Direction.OUTBOUND
-                and isinstance(other, CallSla)
-                and other.awaits_callback
+                isinstance(ticket, TicketSla)
+                and ticket_id != event.interaction_id
+                and (owed := ticket.owes_reply()) is not None
             ):
-                records += other.called_back(event.occurred_at, now)
-            elif (
-                event.type in _NEW_CONTACTS
-                and isinstance(other, TicketSla)
-                and (owed := other.owes_reply()) is not None
-            ):
-                records += other.chase(owed, event, now)
-            self._settle(other)
+                records += ticket.chase(owed, event, now)
         return records
 
     def fire_until(self, upto: int, now: int) -> list[SlaRecord]:
@@ -78,29 +98,52 @@ class SlaEngine:
         records: list[SlaRecord] = []
         while self._deadlines and self._deadlines[0][0] <= upto:
             at, interaction_id = heapq.heappop(self._deadlines)
+            if self._scheduled.get(interaction_id) != at:
+                continue  # superseded by a later schedule
+            del self._scheduled[interaction_id]
             interaction = self.interactions.get(interaction_id)
             if interaction is None:
+                continue
+            expires = interaction.expires_at()
+            if expires is not None and expires <= at:
+                self._forget(interaction)
                 continue
             records += interaction.fire(at, now)
             self._settle(interaction)
         return records
 
     def _settle(self, interaction: InteractionSla) -> None:
+        """Re-index and re-schedule an interaction after it changed."""
+        iid = interaction.interaction_id
         if interaction.finished:
             self._forget(interaction)
             return
-        deadline = interaction.next_deadline()
-        if deadline is not None:
-            heapq.heappush(self._deadlines, (deadline, interaction.interaction_id))
+        self._owing_reply.set(
+            interaction.customer_id,
+            iid,
+            isinstance(interaction, TicketSla) and interaction.owes_reply() is not None,
+        )
+        self._awaiting_callback.set(
+            interaction.customer_id,
+            iid,
+            isinstance(interaction, CallSla) and interaction.awaits_callback,
+        )
+        candidates = [
+            t for t in (interaction.next_deadline(), interaction.expires_at()) if t is not None
+        ]
+        deadline = min(candidates, default=None)
+        if deadline is None:
+            self._scheduled.pop(iid, None)
+        elif self._scheduled.get(iid) != deadline:
+            self._scheduled[iid] = deadline
+            heapq.heappush(self._deadlines, (deadline, iid))
 
     def _forget(self, interaction: InteractionSla) -> None:
-        self.interactions.pop(interaction.interaction_id, None)
-        if interaction.customer_id is not None:
-            mine = self._by_customer.get(interaction.customer_id)
-            if mine is not None:
-                mine.discard(interaction.interaction_id)
-                if not mine:
-                    del self._by_customer[interaction.customer_id]
+        iid = interaction.interaction_id
+        self.interactions.pop(iid, None)
+        self._scheduled.pop(iid, None)
+        self._owing_reply.set(interaction.customer_id, iid, False)
+        self._awaiting_callback.set(interaction.customer_id, iid, False)
 
     def running_targets(self) -> int:
         return sum(len(i.timers) for i in self.interactions.values())

@@ -51,6 +51,10 @@ class InteractionSla:
         """True once nothing can start again: the engine may forget it."""
         return False
 
+    def expires_at(self) -> int | None:
+        """When the engine may forget it even though it could still change (see tickets)."""
+        return None
+
     # -- timer transitions -------------------------------------------------------------
 
     def start(
@@ -70,12 +74,17 @@ class InteractionSla:
         if self.policy is None or (target is None and fixed_due is None):
             return []
         records = self.end(metric, at, now) if metric in self.timers else []
+        if fixed_due is not None:
+            target_ms = max(0, fixed_due - at)
+        else:
+            assert target is not None
+            target_ms = target.duration_ms
         self.cycles[metric] += 1
         self.timers[metric] = SlaTimer(
             metric,
             self.cycles[metric],
             at,
-            max(0, fixed_due - at) if fixed_due is not None or target is None else target.duration_ms,
+            target_ms,
             self.policy.clock(target) if target else CALENDAR_TIME,
             bool(target and target.business),
             fixed_due,
@@ -219,7 +228,11 @@ class InteractionSla:
         assert self.policy is not None
         return SlaRecord(
             id=record_id(
-                self.interaction_id, timer.metric, timer.cycle, kind, fraction or level or "",
+                self.interaction_id,
+                timer.metric,
+                timer.cycle,
+                kind,
+                fraction or level or "",
                 discriminator,
             ),
             kind=kind,

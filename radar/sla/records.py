@@ -58,6 +58,7 @@ class SlaRecord:
         record: dict[str, Any] = {"stream": "sla"}
         for key, value in asdict(self).items():
             if key in ("started_at", "due_at", "detected_at") and value is not None:
-                value = millis_to_iso(value)
-            record[key] = value.value if isinstance(value, StrEnum) else value
+                record[key] = millis_to_iso(value)
+            else:
+                record[key] = value.value if isinstance(value, StrEnum) else value
         return record

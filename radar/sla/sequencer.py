@@ -9,7 +9,6 @@ breach wrong, the engine emits a ``retracted`` record.
 from __future__ import annotations
 
 import heapq
-import itertools
 
 from radar.events import Event
 from radar.sla.engine import SlaEngine
@@ -20,14 +19,15 @@ class EventSequencer:
     def __init__(self, engine: SlaEngine, grace_ms: int) -> None:
         self.engine = engine
         self.grace_ms = grace_ms
-        self._held: list[tuple[int, int, Event]] = []
-        self._arrival = itertools.count()
+        # (occurred_at, event_id): events of the same millisecond are applied in an order that
+        # depends on the events alone, not on how they arrived
+        self._held: list[tuple[int, str, Event]] = []
         self.applied_until = -(2**62)  # event time up to which everything was applied
 
     def offer(self, event: Event, watermark: int) -> list[SlaRecord]:
         if event.occurred_at <= self.applied_until:  # late: its moment has passed
             return self.engine.apply(event, watermark) + self.advance(watermark)
-        heapq.heappush(self._held, (event.occurred_at, next(self._arrival), event))
+        heapq.heappush(self._held, (event.occurred_at, event.event_id, event))
         return self.advance(watermark)
 
     def advance(self, watermark: int) -> list[SlaRecord]:

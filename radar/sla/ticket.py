@@ -34,6 +34,9 @@ PAUSED_IN: Final = {
     TicketStatus.ON_HOLD: frozenset({M.AGENT_WORK_TIME}),
 }
 SOLVED: Final = frozenset({TicketStatus.SOLVED, TicketStatus.CLOSED})
+# A solved ticket is kept this long for a reopen, then forgotten (most help desks close solved
+# tickets after a few days; a `closed` status forgets it at once).
+REOPEN_WINDOW_MS: Final = 7 * 86_400_000
 OWED_REPLIES: Final = (M.FIRST_REPLY_TIME, M.NEXT_REPLY_TIME)
 
 
@@ -45,6 +48,7 @@ class TicketSla(InteractionSla):
         self.status = TicketStatus.NEW
         self.created = False
         self.agent_replied = False
+        self.solved_at: int | None = None
 
     @property
     def solved(self) -> bool:
@@ -53,6 +57,11 @@ class TicketSla(InteractionSla):
     @property
     def finished(self) -> bool:
         return self.status is TicketStatus.CLOSED and not self.timers
+
+    def expires_at(self) -> int | None:
+        if self.solved and self.solved_at is not None and not self.timers:
+            return self.solved_at + REOPEN_WINDOW_MS
+        return None
 
     def owes_reply(self) -> Metric | None:
         return next((m for m in OWED_REPLIES if m in self.timers), None)
@@ -101,6 +110,7 @@ class TicketSla(InteractionSla):
         records: list[SlaRecord] = []
         if status in SOLVED:
             if not was_solved:
+                self.solved_at = at
                 records += self.end_all(REPLY_METRICS, at, now)
                 for metric in RESOLUTION_METRICS:
                     records += self.achieve(metric, at, now)

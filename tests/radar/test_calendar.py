@@ -22,7 +22,9 @@ def tokyo() -> BusinessCalendar:
 
 
 def new_york() -> BusinessCalendar:
-    return BusinessCalendar("nyc", "America/New_York", {d: [parse_hours("09:00-17:00")] for d in WEEKDAYS})
+    return BusinessCalendar(
+        "nyc", "America/New_York", {d: [parse_hours("09:00-17:00")] for d in WEEKDAYS}
+    )
 
 
 def at(text: str) -> int:
@@ -68,7 +70,9 @@ def test_opening_hours_follow_daylight_saving_time() -> None:
 def test_a_day_with_the_spring_forward_has_23_hours() -> None:
     around_the_clock = {d: [parse_hours("00:00-24:00")] for d in range(7)}
     cal = BusinessCalendar("nyc-24x7", "America/New_York", around_the_clock)
-    assert cal.elapsed(at("2026-03-08T00:00:00-05:00"), at("2026-03-09T00:00:00-04:00")) == 23 * HOUR
+    assert (
+        cal.elapsed(at("2026-03-08T00:00:00-05:00"), at("2026-03-09T00:00:00-04:00")) == 23 * HOUR
+    )
 
 
 def test_bad_hours_are_refused() -> None:

@@ -26,14 +26,18 @@ class Scenario:
 
     def t(self, local: str) -> int:
         """``"2026-01-09T17:00"`` in the scenario's zone (``Z`` or an offset like ``+09:00``)."""
-        return iso_to_millis(f"{local}:00{self.zone}" if local.count(":") == 1 else local + self.zone)
+        return iso_to_millis(
+            f"{local}:00{self.zone}" if local.count(":") == 1 else local + self.zone
+        )
 
     def make(self, event_type: EventType, at: str, interaction: str = "T1", **fields: Any) -> Event:
         fields.setdefault("customer_id", "C1")
         fields.setdefault("queue", "billing")
         return Event(f"e{next(_ids)}", event_type, self.t(at), interaction, **fields)
 
-    def send(self, event_type: EventType, at: str, interaction: str = "T1", **fields: Any) -> Scenario:
+    def send(
+        self, event_type: EventType, at: str, interaction: str = "T1", **fields: Any
+    ) -> Scenario:
         self.deliver(self.make(event_type, at, interaction, **fields))
         return self
 

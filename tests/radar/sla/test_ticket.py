@@ -63,7 +63,13 @@ def test_first_reply_in_time_warns_at_half_and_is_achieved() -> None:
 
 def test_a_missed_first_reply_breaches_escalates_then_is_achieved_late() -> None:
     s = ticket(Scenario(POLICIES), "2026-02-02T09:00").until("2026-02-02T16:30")
-    assert s.kinds("first_reply_time") == ["warning", "warning", "breach", "escalation", "escalation"]
+    assert s.kinds("first_reply_time") == [
+        "warning",
+        "warning",
+        "breach",
+        "escalation",
+        "escalation",
+    ]
     breach = s.only(SlaKind.BREACH, "first_reply_time")
     assert breach.due_at == s.t("2026-02-02T13:00")
     assert breach.group == "tier1"
@@ -101,7 +107,13 @@ def test_pausable_update_waits_out_pending_while_periodic_update_does_not() -> N
     periodic = [r for r in s.records if r.metric == "periodic_update" and r.cycle == 1]
     pausable = [r for r in s.records if r.metric == "pausable_update" and r.cycle == 1]
     # the policy escalates 1 h after the 04:30 breach, before the 07:00 update
-    assert [r.kind.value for r in periodic] == ["warning", "warning", "breach", "escalation", "achieved"]
+    assert [r.kind.value for r in periodic] == [
+        "warning",
+        "warning",
+        "breach",
+        "escalation",
+        "achieved",
+    ]
     assert periodic[2].due_at == s.t("2026-02-02T04:30")
     assert [r.kind.value for r in pausable][-1] == "achieved"
     assert SlaKind.BREACH not in [r.kind for r in pausable]
@@ -154,7 +166,9 @@ def test_a_kept_promise_and_a_broken_one() -> None:
 
     broken = ticket(Scenario(POLICIES), "2026-02-02T09:00")
     agent_reply(broken, "2026-02-02T09:30")
-    broken.send(E.TICKET_UPDATE_PROMISED, "2026-02-02T10:00", promised_at=broken.t("2026-02-02T14:00"))
+    broken.send(
+        E.TICKET_UPDATE_PROMISED, "2026-02-02T10:00", promised_at=broken.t("2026-02-02T14:00")
+    )
     broken.until("2026-02-02T14:30")
     assert broken.only(SlaKind.BREACH, "promised_update").due_at == broken.t("2026-02-02T14:00")
     agent_reply(broken, "2026-02-02T15:00")
@@ -169,7 +183,9 @@ def test_low_csat_needs_a_follow_up() -> None:
 
     ignored = ticket(Scenario(POLICIES), "2026-02-02T09:00")
     ignored.send(E.TICKET_CSAT, "2026-02-02T10:00", score=1).until("2026-02-02T12:30")
-    assert ignored.only(SlaKind.BREACH, "feedback_follow_up").due_at == ignored.t("2026-02-02T12:00")
+    assert ignored.only(SlaKind.BREACH, "feedback_follow_up").due_at == ignored.t(
+        "2026-02-02T12:00"
+    )
 
     happy = ticket(Scenario(POLICIES), "2026-02-02T09:00")
     happy.send(E.TICKET_CSAT, "2026-02-02T10:00", score=4).until("2026-02-02T12:30")
