@@ -87,7 +87,12 @@ SETTINGS: Final[dict[str, Setting]] = {
     ),
     "simulate_seed": Setting("RADAR_SIMULATE_SEED", 7, "seed of the simulator in `radar run`"),
     "policies_file": Setting(
-        "RADAR_POLICIES", "config/policies.yaml", "SLA policies (YAML; see the example)"
+        "RADAR_POLICIES", "config/policies.yaml", "SLA policies (YAML); empty = no SLA engine"
+    ),
+    "sla_rebuild_hours": Setting(
+        "RADAR_SLA_REBUILD_HOURS",
+        72.0,
+        "on start, the SLA engine replays this much history",
     ),
     "cache_dir": Setting(
         "RADAR_CACHE_DIR", "~/.cache/contact-radar", "where infra/kafka/fetch puts Kafka's jars"
@@ -129,6 +134,7 @@ class Settings:
     simulate_rate: float
     simulate_seed: int
     policies_file: str
+    sla_rebuild_hours: float
     cache_dir: Path
     log_level: str
 

@@ -12,6 +12,7 @@ import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from dataclasses import fields as dataclass_fields
 from importlib import resources
 from typing import Any, Final
 
@@ -19,7 +20,8 @@ import clickhouse_connect
 
 from radar.config import Settings
 from radar.dedup import SourcePosition
-from radar.events import Event
+from radar.events import Author, Direction, Event, EventType, Priority, TicketStatus
+from radar.sla.records import SlaKind, SlaRecord
 
 EVENT_COLUMNS: Final[tuple[str, ...]] = (
     "event_id",
@@ -47,6 +49,25 @@ EVENT_COLUMNS: Final[tuple[str, ...]] = (
     "payload_format",
     "ingested_at",
 )
+
+# SlaRecord field -> sla_events column ("group" is a keyword in SQL)
+SLA_FIELDS: Final[tuple[str, ...]] = tuple(f.name for f in dataclass_fields(SlaRecord))
+SLA_COLUMNS: Final[tuple[str, ...]] = tuple("group_name" if f == "group" else f for f in SLA_FIELDS)
+TARGET_FIELDS: Final[tuple[str, ...]] = (
+    "interaction_id", "metric", "cycle", "channel", "policy", "queue", "customer_id", "owner",
+)  # fmt: skip
+TARGET_COLUMNS: Final[tuple[str, ...]] = (
+    *TARGET_FIELDS, "state", "started_at", "due_at", "elapsed_ms", "updated_at", "record_id",
+)  # fmt: skip
+# The state a target is in after a record of each kind (chases do not change a target).
+_TARGET_STATE: Final = {
+    SlaKind.WARNING: "at_risk",
+    SlaKind.BREACH: "breached",
+    SlaKind.ESCALATION: "breached",
+    SlaKind.ACHIEVED: "achieved",
+    SlaKind.FULFILLED: "fulfilled",
+    SlaKind.RETRACTED: "running",
+}
 
 _READ_ONLY_STATEMENT = re.compile(r"^\s*(SELECT|WITH|SHOW|DESCRIBE|DESC|EXISTS|EXPLAIN)\b", re.I)
 
@@ -100,6 +121,51 @@ def event_columns(batch: Sequence[IngestedEvent]) -> list[list[Any]]:
         [item.payload_format for item in batch],
         [item.ingested_at for item in batch],
     ]
+
+
+def sla_rows(records: Sequence[SlaRecord]) -> list[list[Any]]:
+    return [[getattr(r, name) for name in SLA_FIELDS] for r in records]
+
+
+def target_rows(records: Sequence[SlaRecord]) -> list[list[Any]]:
+    rows = []
+    for r in records:
+        state = _TARGET_STATE.get(r.kind)
+        if state is None:
+            continue
+        if r.kind is SlaKind.ACHIEVED and r.late:
+            state = "achieved_late"
+        head = [getattr(r, name) for name in TARGET_FIELDS]
+        rows.append([*head, state, r.started_at, r.due_at, r.elapsed_ms, r.detected_at, r.id])
+    return rows
+
+
+def _enum(kind: Any, value: Any) -> Any:
+    return None if value is None else kind(value)
+
+
+def event_from_row(row: dict[str, Any]) -> Event:
+    """An ``events`` row (times as epoch ms) back into the core's ``Event``."""
+    return Event(
+        event_id=row["event_id"],
+        type=EventType(row["type"]),
+        occurred_at=int(row["occurred_at"]),
+        interaction_id=row["interaction_id"],
+        customer_id=row["customer_id"],
+        queue=row["queue"],
+        agent_id=row["agent_id"],
+        direction=_enum(Direction, row["direction"]),
+        announced_seconds=row["announced_seconds"],
+        to_agent_id=row["to_agent_id"],
+        to_queue=row["to_queue"],
+        author=_enum(Author, row["author"]),
+        priority=_enum(Priority, row["priority"]),
+        tier=row["tier"],
+        status=_enum(TicketStatus, row["status"]),
+        public=row["public"],
+        promised_at=None if row["promised_at"] is None else int(row["promised_at"]),
+        score=row["score"],
+    )
 
 
 def migrations() -> list[tuple[str, str]]:
@@ -165,6 +231,42 @@ class ClickHouseStore:
             self._client.insert(
                 "events", event_columns(batch), column_names=EVENT_COLUMNS, column_oriented=True
             )
+
+    def insert_sla_records(self, records: Sequence[SlaRecord]) -> None:
+        if not records:
+            return
+        with self._lock:
+            self._client.insert("sla_events", sla_rows(records), column_names=SLA_COLUMNS)
+            targets = target_rows(records)
+            if targets:
+                self._client.insert("sla_targets", targets, column_names=TARGET_COLUMNS)
+
+    def existing_sla_ids(self, ids: Sequence[str]) -> set[str]:
+        found: set[str] = set()
+        with self._lock:
+            for start in range(0, len(ids), 10_000):
+                result = self._client.query(
+                    "SELECT id FROM sla_events WHERE id IN {ids:Array(String)}",
+                    parameters={"ids": list(ids[start : start + 10_000])},
+                )
+                found.update(row[0] for row in result.result_rows)
+        return found
+
+    def events_since(self, since_ms: int) -> list[Event]:
+        """Valid events since ``since_ms``, in the order the SLA engine applies them."""
+        columns = ", ".join(
+            f"toUnixTimestamp64Milli({c}) AS {c}" if c in ("occurred_at", "promised_at") else c
+            for c in EVENT_COLUMNS[:19]
+        )
+        with self._lock:
+            result = self._client.query(
+                f"SELECT {columns} FROM events FINAL "
+                "WHERE occurred_at >= fromUnixTimestamp64Milli({since:Int64}) "
+                "ORDER BY occurred_at, event_id",
+                parameters={"since": since_ms},
+            )
+        names = result.column_names
+        return [event_from_row(dict(zip(names, row, strict=True))) for row in result.result_rows]
 
     def recent_event_ids(
         self, topic: str, partition: int, hours: float, limit: int

@@ -69,3 +69,37 @@ class PipelineMetrics:
             "When the ingest agent last finished a batch (a stalled pipeline stops moving it).",
             registry=registry,
         )
+
+
+DETECTION_LATENCY_BUCKETS = (0.1, 0.25, 0.5, 1.0, 2.0, 5.0, 10.0, 30.0, 60.0, 300.0)
+
+
+class SlaMetrics:
+    def __init__(self, registry: CollectorRegistry = REGISTRY) -> None:
+        self.records = Counter(
+            "radar_sla_records_total",
+            "SLA records emitted (warnings, breaches, achieved, retractions ...).",
+            ["channel", "metric", "kind", "queue"],
+            registry=registry,
+        )
+        self.running = Gauge(
+            "radar_sla_targets_running", "SLA targets running now.", ["queue"], registry=registry
+        )
+        self.at_risk = Gauge(
+            "radar_sla_targets_at_risk",
+            "Running targets past a warning fraction, not breached.",
+            ["queue"],
+            registry=registry,
+        )
+        self.breached_open = Gauge(
+            "radar_sla_targets_breached_open",
+            "Breached targets still not met (still owed to the customer).",
+            ["queue"],
+            registry=registry,
+        )
+        self.detection_latency = Histogram(
+            "radar_sla_detection_latency_seconds",
+            "From a breach's due time to its record (the grace period included).",
+            buckets=DETECTION_LATENCY_BUCKETS,
+            registry=registry,
+        )

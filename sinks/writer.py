@@ -17,6 +17,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TypeVar
 
+from radar.sla.records import SlaRecord
 from sinks.clickhouse import ClickHouseStore, IngestedEvent
 from sinks.metrics import PipelineMetrics
 
@@ -59,8 +60,19 @@ class SinkWriter:
         return await asyncio.get_running_loop().run_in_executor(self._thread, fn, *args)
 
     async def write_events(self, batch: Sequence[IngestedEvent]) -> None:
+        await self.write("events", self.store.insert_events, batch)
+
+    async def write_sla(self, records: Sequence[SlaRecord]) -> None:
+        await self.write("sla_events", self.store.insert_sla_records, records)
+
+    async def write(
+        self, table: str, insert: Callable[[Sequence[T]], None], batch: Sequence[T]
+    ) -> None:
+        """Write ``batch`` with ``insert`` on the sink thread, retrying until it succeeds."""
+        if not batch:
+            return
         loop = asyncio.get_running_loop()
-        future = loop.run_in_executor(self._thread, self._write_with_retries, "events", batch)
+        future = loop.run_in_executor(self._thread, self._write_with_retries, table, insert, batch)
         try:
             await asyncio.shield(future)
         except asyncio.CancelledError:
@@ -68,13 +80,15 @@ class SinkWriter:
             await future  # raises SinkUnavailable if it gave up
             raise
 
-    def _write_with_retries(self, table: str, batch: Sequence[IngestedEvent]) -> None:
+    def _write_with_retries(
+        self, table: str, insert: Callable[[Sequence[T]], None], batch: Sequence[T]
+    ) -> None:
         started = time.monotonic()
         stopping_since: float | None = None
         delays = self._policy.delays()
         while True:
             try:
-                self.store.insert_events(batch)
+                insert(batch)
                 break
             except Exception as exc:
                 self._metrics.sink_errors.labels(table).inc()

@@ -22,8 +22,9 @@ from radar.intake import Intake
 from schemas.codec import EventCodec
 from sinks.metrics import PipelineMetrics
 from sinks.writer import SinkUnavailable, SinkWriter
-from streams.dead_letter import DeadLetter, Headers
-from streams.ingest import Ingestor, InputMessage
+from streams.dead_letter import DeadLetter
+from streams.ingest import Ingestor, InputMessage, OnStored
+from streams.publisher import Headers
 from streams.topics import INPUT_TOPICS, Topic, topic_names
 
 log = logging.getLogger(__name__)
@@ -87,6 +88,7 @@ def install_ingest_agent(
     intake: Intake,
     writer: SinkWriter,
     metrics: PipelineMetrics,
+    on_stored: OnStored | None = None,
 ) -> None:
     names = topic_names(settings)
     source = app.topic(*(names[t] for t in INPUT_TOPICS), key_type=bytes, value_type=bytes)
@@ -99,7 +101,9 @@ def install_ingest_agent(
         ]
         await asyncio.gather(*pending)
 
-    ingestor = Ingestor(codec, intake, writer, metrics, publish, settings.dedup_warm_hours)
+    ingestor = Ingestor(
+        codec, intake, writer, metrics, publish, settings.dedup_warm_hours, on_stored
+    )
 
     @app.agent(source, name="ingest", concurrency=1)
     async def ingest(stream: faust.StreamT[bytes]) -> None:

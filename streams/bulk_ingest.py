@@ -27,41 +27,11 @@ from sinks.metrics import PipelineMetrics
 from sinks.writer import SinkUnavailable
 from streams.dead_letter import DeadLetter
 from streams.ingest import Ingestor, InputMessage
+from streams.publisher import KafkaPublisher
 from streams.topics import INPUT_TOPICS, Topic, topic_names
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
-
-
-class DeadLetterProducer:
-    """Publishes dead letters with confluent-kafka and waits until every one is acknowledged."""
-
-    def __init__(self, settings: Settings, run: Callable[..., Any]) -> None:
-        from confluent_kafka import Producer
-
-        self._producer = Producer(
-            settings.kafka_client_config() | {"enable.idempotence": True, "acks": "all"}
-        )
-        self._topic = topic_names(settings)[Topic.DEAD_LETTER]
-        self._run = run
-
-    async def __call__(self, letters: Sequence[DeadLetter]) -> None:
-        await self._run(self._publish, letters)
-
-    def _publish(self, letters: Sequence[DeadLetter]) -> None:
-        failures: list[str] = []
-
-        def delivered(error: object, _message: object) -> None:
-            if error is not None:
-                failures.append(str(error))
-
-        for letter in letters:
-            self._producer.produce(
-                self._topic, letter.value, letter.key, headers=letter.headers, on_delivery=delivered
-            )
-        remaining = self._producer.flush(30)
-        if failures or remaining:
-            raise RuntimeError(f"dead letters not delivered: {failures[:3]} ({remaining} pending)")
 
 
 def _input_message(message: Any) -> InputMessage:
@@ -102,7 +72,8 @@ class BulkIngest(Service):
                 "queued.min.messages": 100_000,
             }
         )
-        self._ingestor = build_ingestor(DeadLetterProducer(settings, self._in_thread))
+        dead_letters = topic_names(settings)[Topic.DEAD_LETTER]
+        self._ingestor = build_ingestor(KafkaPublisher(settings, dead_letters, self._in_thread))
 
     async def _in_thread(self, fn: Callable[..., T], *args: Any) -> T:
         return await asyncio.get_running_loop().run_in_executor(self._thread, fn, *args)

@@ -6,12 +6,9 @@ the headers follow the shape of Kafka Connect's error headers, under a ``radar.`
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from radar.dedup import SourcePosition
 from radar.events import Rejection
-
-Headers = list[tuple[str, str | bytes | None]]
+from streams.publisher import Headers, OutboundMessage
 
 REASON = "radar.dlq.reason"
 DETAIL = "radar.dlq.detail"
@@ -20,11 +17,7 @@ PARTITION = "radar.dlq.partition"
 OFFSET = "radar.dlq.offset"
 
 
-@dataclass(frozen=True, slots=True)
-class DeadLetter:
-    key: bytes | None
-    value: bytes | None
-    headers: Headers
+DeadLetter = OutboundMessage
 
 
 def dead_letter(

@@ -20,9 +20,11 @@ from schemas.codec import CONTENT_TYPE_HEADER, EventCodec
 from sinks.clickhouse import IngestedEvent, now_millis
 from sinks.metrics import PipelineMetrics
 from sinks.writer import SinkWriter
-from streams.dead_letter import DeadLetter, Headers, dead_letter
+from streams.dead_letter import DeadLetter, dead_letter
+from streams.publisher import Headers
 
 PublishDeadLetters = Callable[[Sequence[DeadLetter]], Awaitable[None]]
+OnStored = Callable[[Sequence[Event]], Awaitable[None]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +57,7 @@ class Ingestor:
         metrics: PipelineMetrics,
         publish_dead_letters: PublishDeadLetters,
         dedup_warm_hours: float = 6.0,
+        on_stored: OnStored | None = None,
     ) -> None:
         self._codec = codec
         self._intake = intake
@@ -63,6 +66,7 @@ class Ingestor:
         self._publish_dead_letters = publish_dead_letters
         self._warm_hours = dedup_warm_hours
         self._warmed: set[tuple[str, int]] = set()
+        self._on_stored = on_stored
 
     async def process(self, messages: Sequence[InputMessage]) -> BatchOutcome:
         await self._warm_dedup(messages)
@@ -85,6 +89,8 @@ class Ingestor:
         if outcome.dead_letters:
             await self._publish_dead_letters(outcome.dead_letters)
         await self._writer.write_events(outcome.accepted)
+        if self._on_stored is not None:  # detectors see only what is durably stored
+            await self._on_stored([item.event for item in outcome.accepted])
         self._count(outcome, by_type, duplicates)
         return outcome
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from radar.config import Settings
 from radar.events import Event
 from schemas.codec import CONTENT_TYPE_HEADER, EventCodec, PayloadFormat
-from streams.dead_letter import Headers
+from streams.publisher import Headers
 from streams.topics import topic_for, topic_names
 
 

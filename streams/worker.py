@@ -2,27 +2,34 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import suppress
 from enum import StrEnum
 
 import faust
+from mode import Service
 from prometheus_client import REGISTRY
 
 from radar.config import Settings
 from radar.dedup import DedupWindow
 from radar.intake import Intake
+from radar.policies import load_policies
 from schemas.codec import EventCodec
 from schemas.registry import ConfluentSchemaRegistry, LocalSchemaRegistry, SchemaResolver
 from sinks.clickhouse import ClickHouseStore
-from sinks.metrics import PipelineMetrics
+from sinks.metrics import PipelineMetrics, SlaMetrics
 from sinks.writer import SinkWriter
 from streams.app import create_app, install_ingest_agent
 from streams.bulk_ingest import BulkIngest
 from streams.endpoint import RunFile, WorkerEndpoint
 from streams.ingest import Ingestor
-from streams.topics import ensure_topics, topic_for, topic_names
+from streams.publisher import KafkaPublisher
+from streams.sla_stage import SlaStage
+from streams.topics import Topic, ensure_topics, topic_for, topic_names
 
 log = logging.getLogger(__name__)
 
@@ -45,8 +52,24 @@ def schema_resolver(settings: Settings) -> SchemaResolver:
     )
 
 
+class SlaTicker(Service):
+    """Moves the SLA engine's clock every second, so deadlines fire without new events."""
+
+    def __init__(self, stage: SlaStage, interval: float = 1.0) -> None:
+        super().__init__()
+        self._stage = stage
+        self._interval = interval
+
+    @Service.task
+    async def _tick(self) -> None:
+        while not self.should_stop:
+            await self.sleep(self._interval)
+            await self._stage.tick()
+
+
 def run_worker(settings: Settings) -> None:
     IngestEngine(settings.ingest_engine)  # refuse an unknown engine before starting anything
+    policies = load_policies(settings.policies_file) if settings.policies_file else None
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     ensure_topics(settings)
     store = ClickHouseStore.connect(settings)
@@ -63,15 +86,37 @@ def run_worker(settings: Settings) -> None:
     app = create_app(settings)
     codec = EventCodec(schema_resolver(settings))
     intake = Intake(DedupWindow(settings.dedup_capacity))
-    services = []
+    publishing = ThreadPoolExecutor(max_workers=1, thread_name_prefix="publish")
+
+    async def in_publish_thread(fn: Callable[..., object], *args: object) -> object:
+        return await asyncio.get_running_loop().run_in_executor(publishing, fn, *args)
+
+    services: list[Service] = []
+    on_stored = None
+    if policies is not None:
+        sla = SlaStage(
+            policies,
+            writer,
+            KafkaPublisher(settings, topic_names(settings)[Topic.SLA_EVENTS], in_publish_thread),
+            SlaMetrics(REGISTRY),
+            settings.sla_rebuild_hours,
+        )
+        services.append(SlaTicker(sla))
+        on_stored = sla.on_events
     if settings.ingest_engine == IngestEngine.AGENT:
-        install_ingest_agent(app, settings, codec, intake, writer, metrics)
+        install_ingest_agent(app, settings, codec, intake, writer, metrics, on_stored)
     else:
         services.append(
             BulkIngest(
                 settings,
                 lambda publish: Ingestor(
-                    codec, intake, writer, metrics, publish, settings.dedup_warm_hours
+                    codec,
+                    intake,
+                    writer,
+                    metrics,
+                    publish,
+                    settings.dedup_warm_hours,
+                    on_stored,
                 ),
                 metrics,
             )

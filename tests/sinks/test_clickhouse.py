@@ -34,7 +34,10 @@ def count(store: ClickHouseStore, sql: str) -> int:
 def test_migrations_apply_once(store: ClickHouseStore) -> None:
     assert store.migrate() == []
     versions = [
-        row[0] for row in store.query_readonly("SELECT version FROM schema_migrations FINAL").rows
+        row[0]
+        for row in store.query_readonly(
+            "SELECT version FROM schema_migrations FINAL ORDER BY version"
+        ).rows
     ]
     assert versions == [version for version, _ in migrations()]
 

@@ -1,0 +1,52 @@
+"""Avro for output records (``schemas/avro/outputs``), framed like inputs, ids from the
+canonical form; a consumer with the same files (or the registry) decodes them."""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import io
+import json
+from dataclasses import asdict
+from importlib import resources
+from typing import Any
+
+import avro.schema
+import fastavro
+
+from radar.sla.records import SlaRecord
+from schemas.catalog import strip_logical_types
+from schemas.wire import frame, unframe
+
+
+class OutputSchema:
+    def __init__(self, file_name: str) -> None:
+        text = (resources.files("schemas") / "avro" / "outputs" / file_name).read_text()
+        canonical = avro.schema.parse(text).canonical_form
+        self.schema_id = (
+            int.from_bytes(hashlib.sha256(canonical.encode()).digest()[:4], "big") & 0x7FFFFFFF
+        )
+        self._codec = fastavro.parse_schema(strip_logical_types(copy.deepcopy(json.loads(text))))
+
+    def encode(self, record: dict[str, Any]) -> bytes:
+        out = io.BytesIO()
+        fastavro.schemaless_writer(out, self._codec, record)
+        return frame(self.schema_id, out.getvalue())
+
+    def decode(self, data: bytes) -> dict[str, Any]:
+        schema_id, body = unframe(data)
+        if schema_id != self.schema_id:
+            raise ValueError(f"schema id {schema_id} is not {self.schema_id}")
+        decoded = fastavro.schemaless_reader(io.BytesIO(body), self._codec, None)
+        assert isinstance(decoded, dict)
+        return decoded
+
+
+class SlaEventCodec(OutputSchema):
+    def __init__(self) -> None:
+        super().__init__("sla_event.avsc")
+
+    def encode_record(self, record: SlaRecord) -> bytes:
+        values = asdict(record)
+        values["kind"] = record.kind.value
+        return self.encode(values)

@@ -1,0 +1,68 @@
+"""Publishing output records to Kafka with confluent-kafka, waiting for every acknowledgement.
+
+Outputs are written at least once (a retried batch publishes again); their deterministic ids
+let consumers drop repeats.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from radar.config import Settings
+
+Headers = list[tuple[str, str | bytes | None]]
+
+
+@dataclass(frozen=True, slots=True)
+class OutboundMessage:
+    key: bytes | None
+    value: bytes | None
+    headers: Headers
+
+
+class PublishFailed(RuntimeError):
+    pass
+
+
+class KafkaPublisher:
+    """``run`` executes the blocking part (a thread pool's submit, awaited by the caller)."""
+
+    def __init__(self, settings: Settings, topic: str, run: Callable[..., Any]) -> None:
+        from confluent_kafka import Producer
+
+        self._producer = Producer(
+            settings.kafka_client_config()
+            | {"enable.idempotence": True, "acks": "all", "linger.ms": 5}
+        )
+        self.topic = topic
+        self._run = run
+
+    async def __call__(self, messages: Sequence[OutboundMessage]) -> None:
+        if messages:
+            await self._run(self._publish, messages)
+
+    def _publish(self, messages: Sequence[OutboundMessage]) -> None:
+        failures: list[str] = []
+
+        def delivered(error: object, _message: object) -> None:
+            if error is not None:
+                failures.append(str(error))
+
+        for message in messages:
+            while True:
+                try:
+                    self._producer.produce(
+                        self.topic,
+                        message.value,
+                        message.key,
+                        headers=message.headers,
+                        on_delivery=delivered,
+                    )
+                    break
+                except BufferError:
+                    self._producer.poll(0.1)
+        remaining = self._producer.flush(30)
+        if failures or remaining:
+            raise PublishFailed(f"{self.topic}: {failures[:3]} ({remaining} not delivered)")
