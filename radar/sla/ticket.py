@@ -129,7 +129,9 @@ class TicketSla(InteractionSla):
         records: list[SlaRecord] = []
         for metric in (M.FIRST_REPLY_TIME, M.NEXT_REPLY_TIME, M.FEEDBACK_FOLLOW_UP):
             records += self.achieve(metric, at, now)
-        records += self.achieve(M.PROMISED_UPDATE, at, now)
+        promise = self.timers.get(M.PROMISED_UPDATE)
+        if promise is not None and at > promise.started_at:  # not the comment that made it
+            records += self.achieve(M.PROMISED_UPDATE, at, now)
         for metric in (M.PERIODIC_UPDATE, M.PAUSABLE_UPDATE):
             records += self.achieve(metric, at, now)
             if not self.solved:
