@@ -81,7 +81,8 @@ class Upstream:
 
 def kinds(worker: WorkerProcess, interaction: str) -> list[str]:
     rows = worker.query(
-        f"SELECT kind FROM sla_events FINAL WHERE interaction_id = '{interaction}' ORDER BY detected_at, kind"
+        "SELECT kind FROM sla_events FINAL "
+        f"WHERE interaction_id = '{interaction}' ORDER BY detected_at, kind"
     ).rows
     return [row[0] for row in rows]
 

@@ -53,7 +53,8 @@ def test_every_injected_breach_is_found(capsys: Any) -> None:
     assert len(injected) >= 20
     found, pending, missed = 0, 0, []
     for truth in injected:
-        assert truth.anomaly is not None and truth.interaction_id is not None
+        assert truth.anomaly is not None
+        assert truth.interaction_id is not None
         metric = EXPECTED_BREACH[truth.anomaly]
         running = engine.interactions.get(truth.interaction_id)
         timer = running.timers.get(metric) if running else None
