@@ -161,8 +161,8 @@ def read_sla_topic(settings: Settings, expected: int, timeout: float = 20) -> li
     deadline = time.monotonic() + timeout
     while len(ids) < expected and time.monotonic() < deadline:
         message = consumer.poll(0.5)
-        if message is not None and message.error() is None:
-            ids.append(codec.decode(message.value())["id"])
+        if message is not None and message.error() is None and message.value() is not None:
+            ids.append(codec.decode(message.value() or b"")["id"])
     consumer.close()
     assert len(ids) == len(set(ids)), "a record was published twice"
     return ids
