@@ -2,8 +2,10 @@
 
 1. The core alone: decode + validate + dedup in-process, no Kafka (the ceiling of one core).
 2. Baseline: a plain confluent-kafka consumer reading the same topics to their end.
-3. The worker (``radar worker``): decode + validate + dedup + ClickHouse write, from its first
-   event to its last, measured from its own counters; plus its peak resident memory.
+3. The worker (``radar worker``): decode + validate + dedup + ClickHouse write + SLA engine,
+   from its first event to its last, measured from its own counters; its peak memory.
+4. The SLA engine alone, its memory per 100,000 open tickets, and live detection latency
+   (probe calls with a 2 s answer target, never answered: due time -> breach record).
 Figures are printed, never asserted: machines differ, ratios travel.
 """
 
@@ -21,11 +23,13 @@ from pathlib import Path
 from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
 from prometheus_client.parser import text_string_to_metric_families
 
+from bench import sla
 from infra.local_kafka import LocalKafka, free_port
 from radar.config import Settings, load_settings
 from radar.dedup import DedupWindow, SourcePosition
 from radar.events import Event
 from radar.intake import Intake
+from radar.policies import load_policies
 from radar.simulate.center import CenterModel
 from radar.simulate.generator import Simulation, SimulationOptions
 from schemas.codec import EventCodec, PayloadFormat
@@ -36,9 +40,14 @@ from streams.upstream import EventProducer
 
 
 def simulated(count: int) -> list[Event]:
-    """About ``count`` events from a large center (a million contacts a day)."""
+    """``count`` events from a large center (a million contacts a day), ending about now, so
+    the live SLA engine sees targets as a real center's would (not all long overdue)."""
+    span_ms = int(count / (1_000_000 * 6.2) * 86_400_000)
     options = SimulationOptions(
-        seed=1, duration_ms=None, model=CenterModel(contacts_per_day=1_000_000, customers=200_000)
+        seed=1,
+        start_ms=time.time_ns() // 1_000_000 - span_ms,
+        duration_ms=None,
+        model=CenterModel(contacts_per_day=1_000_000, customers=200_000),
     )
     events = []
     for event in Simulation(options):
@@ -102,7 +111,9 @@ def _peak_rss_mib(pid: int) -> float:
     return float("nan")
 
 
-def bench_worker(env: dict[str, str], data_dir: Path, expected: int) -> tuple[float, float]:
+def bench_worker(
+    env: dict[str, str], data_dir: Path, expected: int, settings: Settings
+) -> tuple[float, float, list[float]]:
     log = (data_dir / "worker.log").open("ab")
     process = subprocess.Popen(
         [sys.executable, "-m", "radar", "worker"],
@@ -128,7 +139,8 @@ def bench_worker(env: dict[str, str], data_dir: Path, expected: int) -> tuple[fl
             time.sleep(0.05)
         assert first_at is not None
         rate = (done - first_done) / (now - first_at) if now > first_at else float("inf")
-        return rate, _peak_rss_mib(process.pid)
+        latencies = sla.probe_detection_latency(sla.probe_producer(settings), data_dir)
+        return rate, _peak_rss_mib(process.pid), latencies
     finally:
         process.terminate()
         process.wait(60)
@@ -156,6 +168,7 @@ def main() -> None:
                 "RADAR_HTTP_PORT": "0",
                 "RADAR_LOG_LEVEL": "WARNING",
                 "RADAR_SINK_BATCH_SIZE": str(args.batch),
+                "RADAR_POLICIES": str(sla.bench_policies(root)),
             }
             settings = load_settings(environ=env)
             (root / "data").mkdir()
@@ -174,7 +187,14 @@ def main() -> None:
             produce_rate = report.delivered / (time.perf_counter() - started)
 
             plain_rate = bench_plain_consumer(settings, len(events))
-            worker_rate, worker_rss = bench_worker(env, root / "data", len(events))
+            policies = load_policies(sla.EXAMPLE)
+            sla_rate, sla_records = sla.engine_rate(
+                sorted(events, key=lambda e: e.occurred_at), policies
+            )
+            sla_mib = sla.memory_per_open_tickets()
+            worker_rate, worker_rss, latencies = bench_worker(
+                env, root / "data", len(events), settings
+            )
         finally:
             broker.stop()
 
@@ -186,6 +206,15 @@ def main() -> None:
     print(f"{'worker: + Faust + ClickHouse (chDB) write':<44}{worker_rate:>14,.0f} events/s")
     print(f"{'worker / plain consumer':<44}{worker_rate / plain_rate:>14.2f}")
     print(f"{'worker peak memory (VmHWM)':<44}{worker_rss:>14,.0f} MiB")
+    label = "SLA engine alone (sequencer + engine)"
+    print(f"{label:<44}{sla_rate:>14,.0f} events/s ({sla_records:,} records)")
+    print(f"{'SLA engine memory per 100,000 open tickets':<44}{sla_mib:>14,.0f} MiB")
+    if latencies:
+        p50, p99 = sla.percentiles(latencies)
+        print(
+            f"{'SLA detection latency, due -> record':<44}{p50:>10.2f} s p50 {p99:.2f} s p99 "
+            f"({len(latencies)} probes; grace {policies.grace_ms / 1000:g} s included)"
+        )
 
 
 if __name__ == "__main__":
