@@ -7,6 +7,7 @@ COPY streams streams
 COPY schemas schemas
 COPY sinks sinks
 COPY infra infra
+COPY config config
 RUN pip install --no-cache-dir .
 ENV RADAR_DATA_DIR=/var/lib/radar RADAR_HTTP_HOST=0.0.0.0
 EXPOSE 9464

@@ -40,6 +40,8 @@ class Summary:
     duplicates: float
     rows: float
     lag: float
+    sla_records: float
+    breaches: float
 
     @classmethod
     def scrape(cls, url: str) -> Summary:
@@ -48,18 +50,20 @@ class Summary:
         totals: dict[str, float] = {}
         for family in text_string_to_metric_families(text):
             for sample in family.samples:
-                if (
-                    sample.name == "radar_sink_rows_total"
-                    and sample.labels.get("table") != "events"
-                ):
+                name = sample.name
+                if name == "radar_sink_rows_total" and sample.labels.get("table") != "events":
                     continue
-                totals[sample.name] = totals.get(sample.name, 0.0) + sample.value
+                if name == "radar_sla_records_total" and sample.labels.get("kind") == "breach":
+                    totals["breaches"] = totals.get("breaches", 0.0) + sample.value
+                totals[name] = totals.get(name, 0.0) + sample.value
         return cls(
             totals.get("radar_events_total", 0.0),
             totals.get("radar_dead_letters_total", 0.0),
             totals.get("radar_duplicate_events_total", 0.0),
             totals.get("radar_sink_rows_total", 0.0),
             totals.get("radar_consumer_lag_messages", 0.0),
+            totals.get("radar_sla_records_total", 0.0),
+            totals.get("breaches", 0.0),
         )
 
 
@@ -207,7 +211,7 @@ class MainJob:
     def _report_until(
         self, stop: threading.Event, run: RunFile, worker: subprocess.Popen[bytes]
     ) -> None:
-        last, last_at = Summary(0, 0, 0, 0, 0), time.monotonic()
+        last, last_at = Summary(0, 0, 0, 0, 0, 0, 0), time.monotonic()
         while not stop.wait(self._summary_every):
             if worker.poll() is not None:
                 self._worker_exited(worker)
@@ -223,6 +227,7 @@ class MainJob:
                 f"{time.strftime('%H:%M:%S')}  events in {now.events:.0f} ({rate:.1f}/s)"
                 f" · dead letters {now.dead_letters:.0f} · duplicates {now.duplicates:.0f}"
                 f" · rows written {now.rows:.0f} · consumer lag {now.lag:.0f}"
+                f" · SLA records {now.sla_records:.0f} (breaches {now.breaches:.0f})"
             )
             last, last_at = now, time.monotonic()
 
