@@ -58,6 +58,13 @@ class EventType(StrEnum):
         return "".join(part.capitalize() for part in self.value.replace(".", "_").split("_"))
 
 
+# The events that begin an interaction; any other event of an unknown interaction is a
+# straggler of one that already ended (or began before the history) and starts nothing.
+STARTS: Final = frozenset(
+    {EventType.CALL_QUEUED, EventType.CHAT_REQUESTED, EventType.TICKET_CREATED}
+)
+
+
 class Direction(StrEnum):
     INBOUND = "inbound"
     OUTBOUND = "outbound"

@@ -15,6 +15,7 @@ from typing import Any
 from radar.clock import EventTimeClock
 from radar.dedup import DedupWindow, SourcePosition
 from radar.events import Event, Rejection, parse_json_event
+from radar.gaps.detector import AssigneeGapDetector, GapRecord, GapThresholds
 from radar.intake import Duplicate, Intake
 from radar.policies import PolicySet
 from radar.sla.engine import SlaEngine
@@ -31,6 +32,7 @@ class ReplaySummary:
     duplicates: int = 0
     rejected: Counter[str] = field(default_factory=Counter)
     sla_records: int = 0
+    gap_records: int = 0
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -39,6 +41,7 @@ class ReplaySummary:
             "duplicates": self.duplicates,
             "rejected": dict(sorted(self.rejected.items())),
             "sla_records": self.sla_records,
+            "gap_records": self.gap_records,
         }
 
 
@@ -48,8 +51,10 @@ def replay(
     source: str = "replay",
     dedup_capacity: int = 1_000_000,
     policies: PolicySet | None = None,
+    thresholds: GapThresholds | None = None,
 ) -> ReplaySummary:
-    """Validate, dedup and (with ``policies``) run the SLA engine on event time.
+    """Validate, dedup, detect assignee gaps and (with ``policies``) run the SLA engine,
+    all on event time.
 
     At the end of the input every held event is applied and deadlines fire up to the newest
     event time: what a live run would have said by then.
@@ -57,10 +62,17 @@ def replay(
     intake = Intake(DedupWindow(dedup_capacity))
     summary = ReplaySummary()
     clock = EventTimeClock()
-    sequencer = EventSequencer(SlaEngine(policies), policies.grace_ms) if policies else None
+    grace = policies.grace_ms if policies else 5000
+    sequencer = EventSequencer(SlaEngine(policies), grace) if policies else None
+    gaps = EventSequencer(AssigneeGapDetector(thresholds), grace)
 
     def emit_sla(records: list[SlaRecord]) -> None:
         summary.sla_records += len(records)
+        for record in records:
+            emit(record.as_json())
+
+    def emit_gaps(records: list[GapRecord]) -> None:
+        summary.gap_records += len(records)
         for record in records:
             emit(record.as_json())
 
@@ -71,15 +83,18 @@ def replay(
         admitted = intake.admit(parse_json_event(line), SourcePosition(source, 0, number))
         if isinstance(admitted, Event):
             summary.accepted += 1
+            watermark = clock.observe(admitted.occurred_at)
             if sequencer is not None:
-                emit_sla(sequencer.offer(admitted, clock.observe(admitted.occurred_at)))
+                emit_sla(sequencer.offer(admitted, watermark))
+            emit_gaps(gaps.offer(admitted, watermark))
         elif isinstance(admitted, Duplicate):
             summary.duplicates += 1
         else:
             summary.rejected[admitted.reason.value] += 1
             emit(_rejection_record(admitted, number))
     if sequencer is not None:
-        emit_sla(sequencer.advance(clock.now() + sequencer.grace_ms))
+        emit_sla(sequencer.advance(clock.now() + grace))
+    emit_gaps(gaps.advance(clock.now() + grace))
     return summary
 
 

@@ -71,6 +71,10 @@ class Roster:
                 )
         return roster
 
+    def retire(self, agent: Agent) -> None:
+        """The agent leaves: no new work goes to them."""
+        self.agents.remove(agent)
+
     def on_shift(self, rng: random.Random, queue: str, at_ms: int) -> Agent:
         hour = self.model.local_hour(at_ms)
         in_queue = [a for a in self.agents if a.queue == queue]

@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from radar.events import Event, EventType
+from radar.events import Event, EventType, TicketStatus
 from radar.simulate.center import (
     DAY_MS,
     HOUR_MS,
@@ -109,9 +109,10 @@ class Simulation:
             (options.start_ms + span // 3 + self._rng.randrange(span // 3), customer)
             for customer in self._rng.sample(frequent, options.churners)
         )
+        leavers = self._rng.sample(self._roster.agents, options.departing_agents)
         self._departures = sorted(
-            options.start_ms + span // 4 + self._rng.randrange(span // 2)
-            for _ in range(options.departing_agents)
+            (options.start_ms + span // 4 + self._rng.randrange(span // 2), leaver.agent_id)
+            for leaver in leavers
         )
 
     def _new_id(self, prefix: str) -> str:
@@ -157,8 +158,8 @@ class Simulation:
                 self._churn(self._churns.pop(0)[1], arrival)
             else:
                 self._contact(arrival)
-            while self._departures and self._departures[0] - _DEPARTURE_LEAD_MS <= arrival:
-                self._depart(self._departures.pop(0))
+            while self._departures and self._departures[0][0] - _DEPARTURE_LEAD_MS <= arrival:
+                self._depart(*self._departures.pop(0))
             arrival = self._arrivals.next_after(arrival)
         while self._pending:
             yield heapq.heappop(self._pending)[2]
@@ -190,6 +191,7 @@ class Simulation:
             chat(it, ctx, anomaly)
         else:
             ticket(it, ctx, anomaly)
+            self._note_open_with_leaver(it)
         if anomaly is not None:
             self.truth.append(
                 Truth(TruthKind.ANOMALY, at, it.interaction_id, customer, anomaly=anomaly)
@@ -225,10 +227,29 @@ class Simulation:
             Truth(TruthKind.SILENT_CHURNER, ctx.start_ms, it.interaction_id, customer)
         )
 
-    def _depart(self, at: int) -> None:
+    def _note_open_with_leaver(self, it: Interaction) -> None:
+        """A ticket still open and owned by an agent when that agent leaves is a gap too."""
+        for at, leaver in self._departures:
+            owner, done = None, False
+            for event in it.events:
+                if event.occurred_at > at:
+                    break
+                if event.type is EventType.TICKET_ASSIGNED:
+                    owner = event.agent_id
+                elif event.type is EventType.TICKET_STATUS_CHANGED:
+                    done = event.status in (TicketStatus.SOLVED, TicketStatus.CLOSED)
+            if owner == leaver and not done:
+                self.truth.append(
+                    Truth(
+                        TruthKind.INACTIVE_ASSIGNEE, at, it.interaction_id, it.customer_id, leaver
+                    )
+                )
+
+    def _depart(self, at: int, leaver_id: str) -> None:
         """An agent leaves with three open tickets; a colleague picks them up hours later."""
         rng = self._rng
-        leaver = rng.choice(self._roster.agents)
+        leaver = next(a for a in self._roster.agents if a.agent_id == leaver_id)
+        self._roster.retire(leaver)
         successor = rng.choice(
             [a for a in self._roster.agents if a.queue == leaver.queue and a != leaver]
         )

@@ -203,6 +203,10 @@ def _ticket_conversation(
         promised = t + 4 * HOUR_MS
         it.add(t, EventType.TICKET_UPDATE_PROMISED, agent_id=agent_id, promised_at=promised)
         t = it.reply(promised + 3 * HOUR_MS + rng.randrange(HOUR_MS), agent_id)
+    elif rng.random() < 0.1:  # research takes time: a promised update, kept
+        promised = t + 4 * HOUR_MS
+        it.add(t, EventType.TICKET_UPDATE_PROMISED, agent_id=agent_id, promised_at=promised)
+        t = it.reply(promised - rng.randrange(1, 3 * HOUR_MS), agent_id)
     elif rng.random() < 0.5:
         t = it.customer_writes(t + _minutes(rng, 90))
         t = it.reply(t + _minutes(rng, 60), agent_id)

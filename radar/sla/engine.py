@@ -13,7 +13,7 @@ from __future__ import annotations
 import heapq
 from collections import defaultdict
 
-from radar.events import Channel, Direction, Event, EventType
+from radar.events import STARTS, Channel, Direction, Event, EventType
 from radar.policies import PolicySet
 from radar.sla.call import CallSla
 from radar.sla.chat import ChatSla
@@ -66,6 +66,8 @@ class SlaEngine:
             return []
         interaction = self.interactions.get(event.interaction_id)
         if interaction is None:
+            if event.type not in STARTS:
+                return []
             interaction = machine(event.interaction_id, self.policies)
             self.interactions[event.interaction_id] = interaction
         records = interaction.on_event(event, now)

@@ -9,14 +9,23 @@ breach wrong, the engine emits a ``retracted`` record.
 from __future__ import annotations
 
 import heapq
+from typing import Generic, Protocol, TypeVar
 
 from radar.events import Event
-from radar.sla.engine import SlaEngine
-from radar.sla.records import SlaRecord
+
+R = TypeVar("R")
 
 
-class EventSequencer:
-    def __init__(self, engine: SlaEngine, grace_ms: int) -> None:
+class Detector(Protocol[R]):
+    """What the sequencer drives: the SLA engine, the missing-assignee detector."""
+
+    def apply(self, event: Event, now: int) -> list[R]: ...
+
+    def fire_until(self, upto: int, now: int) -> list[R]: ...
+
+
+class EventSequencer(Generic[R]):
+    def __init__(self, engine: Detector[R], grace_ms: int) -> None:
         self.engine = engine
         self.grace_ms = grace_ms
         # (occurred_at, event_id): events of the same millisecond are applied in an order that
@@ -24,16 +33,16 @@ class EventSequencer:
         self._held: list[tuple[int, str, Event]] = []
         self.applied_until = -(2**62)  # event time up to which everything was applied
 
-    def offer(self, event: Event, watermark: int) -> list[SlaRecord]:
+    def offer(self, event: Event, watermark: int) -> list[R]:
         if event.occurred_at <= self.applied_until:  # late: its moment has passed
             return self.engine.apply(event, watermark) + self.advance(watermark)
         heapq.heappush(self._held, (event.occurred_at, event.event_id, event))
         return self.advance(watermark)
 
-    def advance(self, watermark: int) -> list[SlaRecord]:
+    def advance(self, watermark: int) -> list[R]:
         """Apply held events and fire deadlines up to ``watermark - grace``."""
         horizon = watermark - self.grace_ms
-        records: list[SlaRecord] = []
+        records: list[R] = []
         while self._held and self._held[0][0] <= horizon:
             occurred_at, _, event = heapq.heappop(self._held)
             records += self.engine.fire_until(occurred_at - 1, watermark)

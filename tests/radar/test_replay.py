@@ -25,6 +25,7 @@ def test_replay_counts_and_reports_every_line() -> None:
         "duplicates": 1,
         "rejected": {"invalid_field": 1, "invalid_json": 1},
         "sla_records": 0,
+        "gap_records": 0,
     }
     assert [(r["line"], r["reason"]) for r in emitted] == [
         (3, "invalid_json"),

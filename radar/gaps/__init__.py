@@ -1,0 +1,1 @@
+"""Missing-assignee detection: work nobody can be named for (domain.md 3.3)."""
