@@ -8,12 +8,14 @@ import hashlib
 import io
 import json
 from dataclasses import asdict
+from enum import StrEnum
 from importlib import resources
 from typing import Any
 
 import avro.schema
 import fastavro
 
+from radar.gaps.detector import GapRecord
 from radar.sla.records import SlaRecord
 from schemas.catalog import strip_logical_types
 from schemas.wire import frame, unframe
@@ -42,11 +44,19 @@ class OutputSchema:
         return decoded
 
 
-class SlaEventCodec(OutputSchema):
+class RecordCodec(OutputSchema):
+    """Encodes a detector's record dataclass (enum fields as their values)."""
+
+    def encode_record(self, record: SlaRecord | GapRecord) -> bytes:
+        values = {k: v.value if isinstance(v, StrEnum) else v for k, v in asdict(record).items()}
+        return self.encode(values)
+
+
+class SlaEventCodec(RecordCodec):
     def __init__(self) -> None:
         super().__init__("sla_event.avsc")
 
-    def encode_record(self, record: SlaRecord) -> bytes:
-        values = asdict(record)
-        values["kind"] = record.kind.value
-        return self.encode(values)
+
+class AssigneeGapCodec(RecordCodec):
+    def __init__(self) -> None:
+        super().__init__("assignee_gap.avsc")

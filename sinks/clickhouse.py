@@ -21,6 +21,7 @@ import clickhouse_connect
 from radar.config import Settings
 from radar.dedup import SourcePosition
 from radar.events import Author, Direction, Event, EventType, Priority, TicketStatus
+from radar.gaps.detector import GapRecord
 from radar.sla.records import SlaKind, SlaRecord
 
 EVENT_COLUMNS: Final[tuple[str, ...]] = (
@@ -50,6 +51,7 @@ EVENT_COLUMNS: Final[tuple[str, ...]] = (
     "ingested_at",
 )
 
+GAP_COLUMNS: Final[tuple[str, ...]] = tuple(f.name for f in dataclass_fields(GapRecord))
 # SlaRecord field -> sla_events column ("group" is a keyword in SQL)
 SLA_FIELDS: Final[tuple[str, ...]] = tuple(f.name for f in dataclass_fields(SlaRecord))
 SLA_COLUMNS: Final[tuple[str, ...]] = tuple("group_name" if f == "group" else f for f in SLA_FIELDS)
@@ -241,12 +243,20 @@ class ClickHouseStore:
             if targets:
                 self._client.insert("sla_targets", targets, column_names=TARGET_COLUMNS)
 
-    def existing_sla_ids(self, ids: Sequence[str]) -> set[str]:
+    def insert_gap_records(self, records: Sequence[GapRecord]) -> None:
+        if not records:
+            return
+        rows = [[getattr(r, name) for name in GAP_COLUMNS] for r in records]
+        with self._lock:
+            self._client.insert("assignee_gaps", rows, column_names=GAP_COLUMNS)
+
+    def existing_ids(self, table: str, ids: Sequence[str]) -> set[str]:
+        """Which of these record ids ``table`` (sla_events, assignee_gaps) already holds."""
         found: set[str] = set()
         with self._lock:
             for start in range(0, len(ids), 10_000):
                 result = self._client.query(
-                    "SELECT id FROM sla_events WHERE id IN {ids:Array(String)}",
+                    f"SELECT id FROM {table} WHERE id IN {{ids:Array(String)}}",
                     parameters={"ids": list(ids[start : start + 10_000])},
                 )
                 found.update(row[0] for row in result.result_rows)

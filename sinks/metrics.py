@@ -103,3 +103,19 @@ class SlaMetrics:
             buckets=DETECTION_LATENCY_BUCKETS,
             registry=registry,
         )
+
+
+class GapMetrics:
+    def __init__(self, registry: CollectorRegistry = REGISTRY) -> None:
+        self.transitions = Counter(
+            "radar_assignee_gaps_total",
+            "Missing-assignee gaps opened and closed.",
+            ["kind", "state"],
+            registry=registry,
+        )
+        self.open = Gauge(
+            "radar_assignee_gaps_open",
+            "Missing-assignee gaps open now.",
+            ["kind", "queue"],
+            registry=registry,
+        )

@@ -17,7 +17,6 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TypeVar
 
-from radar.sla.records import SlaRecord
 from sinks.clickhouse import ClickHouseStore, IngestedEvent
 from sinks.metrics import PipelineMetrics
 
@@ -61,9 +60,6 @@ class SinkWriter:
 
     async def write_events(self, batch: Sequence[IngestedEvent]) -> None:
         await self.write("events", self.store.insert_events, batch)
-
-    async def write_sla(self, records: Sequence[SlaRecord]) -> None:
-        await self.write("sla_events", self.store.insert_sla_records, records)
 
     async def write(
         self, table: str, insert: Callable[[Sequence[T]], None], batch: Sequence[T]

@@ -16,19 +16,21 @@ from prometheus_client import REGISTRY
 
 from radar.config import Settings
 from radar.dedup import DedupWindow
+from radar.gaps.detector import GapThresholds
 from radar.intake import Intake
 from radar.policies import load_policies
 from schemas.codec import EventCodec
 from schemas.registry import ConfluentSchemaRegistry, LocalSchemaRegistry, SchemaResolver
 from sinks.clickhouse import ClickHouseStore
-from sinks.metrics import PipelineMetrics, SlaMetrics
+from sinks.metrics import GapMetrics, PipelineMetrics, SlaMetrics
 from sinks.writer import SinkWriter
 from streams.app import create_app, install_ingest_agent
 from streams.bulk_ingest import BulkIngest
+from streams.detection import DetectionStage
 from streams.endpoint import RunFile, WorkerEndpoint
 from streams.ingest import Ingestor
+from streams.outputs import gap_output, sla_output
 from streams.publisher import KafkaPublisher
-from streams.sla_stage import SlaStage
 from streams.topics import Topic, ensure_topics, topic_for, topic_names
 
 log = logging.getLogger(__name__)
@@ -52,10 +54,10 @@ def schema_resolver(settings: Settings) -> SchemaResolver:
     )
 
 
-class SlaTicker(Service):
-    """Moves the SLA engine's clock every second, so deadlines fire without new events."""
+class DetectorTicker(Service):
+    """Moves the detectors' clock every second, so deadlines fire without new events."""
 
-    def __init__(self, stage: SlaStage, interval: float = 1.0) -> None:
+    def __init__(self, stage: DetectionStage, interval: float = 1.0) -> None:
         super().__init__()
         self._stage = stage
         self._interval = interval
@@ -91,18 +93,25 @@ def run_worker(settings: Settings) -> None:
     async def in_publish_thread(fn: Callable[..., object], *args: object) -> object:
         return await asyncio.get_running_loop().run_in_executor(publishing, fn, *args)
 
-    services: list[Service] = []
-    on_stored = None
-    if policies is not None:
-        sla = SlaStage(
-            policies,
-            writer,
-            KafkaPublisher(settings, topic_names(settings)[Topic.SLA_EVENTS], in_publish_thread),
-            SlaMetrics(REGISTRY),
-            settings.sla_rebuild_hours,
+    def publisher(topic: Topic) -> KafkaPublisher:
+        return KafkaPublisher(settings, topic_names(settings)[topic], in_publish_thread)
+
+    outputs = [
+        gap_output(
+            GapThresholds(),
+            policies.grace_ms if policies else 5000,
+            store,
+            publisher(Topic.ASSIGNEE_GAPS),
+            GapMetrics(REGISTRY),
         )
-        services.append(SlaTicker(sla))
-        on_stored = sla.on_events
+    ]
+    if policies is not None:
+        outputs.append(
+            sla_output(policies, store, publisher(Topic.SLA_EVENTS), SlaMetrics(REGISTRY))
+        )
+    detection = DetectionStage(writer, outputs, settings.sla_rebuild_hours)
+    services: list[Service] = [DetectorTicker(detection)]
+    on_stored = detection.on_events
     if settings.ingest_engine == IngestEngine.AGENT:
         install_ingest_agent(app, settings, codec, intake, writer, metrics, on_stored)
     else:

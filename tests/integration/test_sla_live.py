@@ -110,6 +110,8 @@ def test_deadlines_fire_live_survive_a_crash_and_match_replay(
     upstream.send(
         EventType.TICKET_COMMENTED, "T-ok", agent_id="A1", author=Author.AGENT, public=True
     )
+    upstream.send(EventType.CALL_QUEUED, "C-anon", direction=Direction.INBOUND)
+    upstream.send(EventType.CALL_ANSWERED, "C-anon")  # nobody recorded as the handler
     wait_for_kind(sla_worker, "C-miss", "breach")
     assert kinds(sla_worker, "T-ok") == ["achieved"]
     assert kinds(sla_worker, "C-miss") == ["warning", "breach"]
@@ -124,6 +126,8 @@ def test_deadlines_fire_live_survive_a_crash_and_match_replay(
     time.sleep(3)  # anything repeated would show up by now
 
     assert sla_worker.scalar("SELECT count() - uniqExact(id) FROM sla_events") == 0
+    gaps = sla_worker.query("SELECT kind, state, interaction_id FROM assignee_gaps FINAL").rows
+    assert gaps == [["handler_unrecorded", "opened", "C-anon"]]
     live = {row[0]: row[1] for row in sla_worker.query("SELECT id, kind FROM sla_events").rows}
     on_topic = read_sla_topic(worker_settings, len(live))
     assert set(on_topic) == set(live)
