@@ -20,6 +20,7 @@ import yaml
 
 from radar.calendar import CALENDAR_TIME, WEEKDAYS, BusinessCalendar, Clock, parse_hours
 from radar.events import Channel, Priority
+from radar.gaps.detector import GapThresholds
 
 
 class Metric(StrEnum):
@@ -125,6 +126,7 @@ class PolicySet:
     queues: Mapping[str, QueueRules] = field(default_factory=dict)
     default_queue: QueueRules = QueueRules()
     grace_ms: int = 5000
+    gaps: GapThresholds = field(default_factory=GapThresholds)
 
     def select(
         self, channel: Channel, priority: Priority | None, queue: str | None, tier: str | None
@@ -191,7 +193,7 @@ def parse_policies(text: str, source: str = "<policies>") -> PolicySet:
     except yaml.YAMLError as exc:
         raise PolicyError(f"{source}: not valid YAML: {exc}") from None
     root = r.mapping(document, "(top)")
-    r.unknown_keys(root, {"calendars", "policies", "queues", "grace"}, "(top)")
+    r.unknown_keys(root, {"calendars", "policies", "queues", "grace", "assignee"}, "(top)")
     calendars = {
         name: _calendar(r, name, spec, f"calendars.{name}")
         for name, spec in r.mapping(root.get("calendars", {}), "calendars").items()
@@ -208,7 +210,29 @@ def parse_policies(text: str, source: str = "<policies>") -> PolicySet:
         name: _queue(r, spec, f"queues.{name}", default) for name, spec in queues_spec.items()
     }
     grace = r.duration(root.get("grace", "5s"), "grace")
-    return PolicySet(policies, queues, default, grace)
+    return PolicySet(policies, queues, default, grace, _gap_thresholds(r, root.get("assignee", {})))
+
+
+def _gap_thresholds(r: _Reader, spec: Any) -> GapThresholds:
+    """``assignee: {unassigned_after: {ticket: 30m, chat: 2m}, queues: {vip: {ticket: 10m}}}``"""
+    spec = r.mapping(spec, "assignee")
+    r.unknown_keys(spec, {"unassigned_after", "queues"}, "assignee")
+
+    def per_channel(value: Any, path: str) -> dict[Channel, int]:
+        mapping = r.mapping(value, path)
+        r.unknown_keys(mapping, {"ticket", "chat"}, path)
+        return {Channel(k): r.duration(v, f"{path}.{k}") for k, v in mapping.items()}
+
+    defaults = per_channel(spec.get("unassigned_after", {}), "assignee.unassigned_after")
+    base = GapThresholds()
+    return GapThresholds(
+        defaults.get(Channel.TICKET, base.ticket_ms),
+        defaults.get(Channel.CHAT, base.chat_ms),
+        {
+            queue: per_channel(value, f"assignee.queues.{queue}")
+            for queue, value in r.mapping(spec.get("queues", {}), "assignee.queues").items()
+        },
+    )
 
 
 def _calendar(r: _Reader, name: str, spec: Any, path: str) -> BusinessCalendar:

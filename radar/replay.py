@@ -64,6 +64,8 @@ def replay(
     clock = EventTimeClock()
     grace = policies.grace_ms if policies else 5000
     sequencer = EventSequencer(SlaEngine(policies), grace) if policies else None
+    if thresholds is None and policies is not None:
+        thresholds = policies.gaps
     gaps = EventSequencer(AssigneeGapDetector(thresholds), grace)
 
     def emit_sla(records: list[SlaRecord]) -> None:

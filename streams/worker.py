@@ -98,7 +98,7 @@ def run_worker(settings: Settings) -> None:
 
     outputs = [
         gap_output(
-            GapThresholds(),
+            policies.gaps if policies else GapThresholds(),
             policies.grace_ms if policies else 5000,
             store,
             publisher(Topic.ASSIGNEE_GAPS),
