@@ -211,32 +211,55 @@ def cmd_replay(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def cmd_query(args: argparse.Namespace, settings: Settings) -> int:
-    from sinks.clickhouse import ClickHouseStore, QueryResult
-    from streams.endpoint import QueryError, RunFile, query_worker
+def _run_query(settings: Settings, sql: str) -> Any:
+    """Through the running worker when it holds the embedded chDB, else directly."""
+    from sinks.clickhouse import ClickHouseStore
+    from streams.endpoint import RunFile, query_worker
 
     run = RunFile.read(settings.data_dir) if settings.uses_chdb else None
-    result: QueryResult
+    if run is not None:
+        return query_worker(run, sql)
+    store = ClickHouseStore.connect(settings)
     try:
-        if run is not None:
-            result = query_worker(run, args.sql)
-        else:
-            store = ClickHouseStore.connect(settings)
-            try:
-                result = store.query_readonly(args.sql)
-            finally:
-                store.close()
-    except (QueryError, ValueError) as exc:
-        print(f"query failed: {exc}", file=sys.stderr)
-        return 1
-    except Exception as exc:
-        print(f"query failed: {exc}", file=sys.stderr)
-        return 1
-    if args.format == "json":
+        return store.query_readonly(sql)
+    finally:
+        store.close()
+
+
+def _print_result(result: Any, fmt: str) -> None:
+    if fmt == "json":
         for row in result.rows:
             print(json.dumps(dict(zip(result.columns, row, strict=True)), default=str))
     else:
         print(format_table(result.columns, result.rows))
+
+
+def cmd_query(args: argparse.Namespace, settings: Settings) -> int:
+    try:
+        result = _run_query(settings, args.sql)
+    except Exception as exc:  # the database's message is the answer the user needs
+        print(f"query failed: {exc}", file=sys.stderr)
+        return 1
+    _print_result(result, args.format)
+    return 0
+
+
+def cmd_timeline(args: argparse.Namespace, settings: Settings) -> int:
+    customer = args.customer.replace("\\", "\\\\").replace("'", "\\'")
+    sql = (
+        "SELECT occurred_at AS at, channel, interaction_id, action, who, queue "
+        f"FROM customer_timeline WHERE customer_id = '{customer}' "
+        "ORDER BY occurred_at, interaction_id"
+    )
+    try:
+        result = _run_query(settings, sql)
+    except Exception as exc:
+        print(f"timeline failed: {exc}", file=sys.stderr)
+        return 1
+    if not result.rows:
+        print(f"no contacts of {args.customer}", file=sys.stderr)
+        return 1
+    _print_result(result, args.format)
     return 0
 
 
@@ -334,6 +357,13 @@ def build_parser() -> argparse.ArgumentParser:
     query.add_argument("sql")
     query.add_argument("--format", choices=("table", "json"), default="table")
     query.set_defaults(handler=cmd_query)
+
+    timeline = sub.add_parser(
+        "timeline", help="a customer's contacts across channels, and who handled them"
+    )
+    timeline.add_argument("customer")
+    timeline.add_argument("--format", choices=("table", "json"), default="table")
+    timeline.set_defaults(handler=cmd_timeline)
 
     config = sub.add_parser("config", help="print the effective settings")
     config.set_defaults(handler=cmd_config)
