@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from radar.churn.detector import ChurnDetector, ChurnRecord
 from radar.clock import EventTimeClock
 from radar.dedup import DedupWindow, SourcePosition
 from radar.events import Event, Rejection, parse_json_event
@@ -33,6 +34,7 @@ class ReplaySummary:
     rejected: Counter[str] = field(default_factory=Counter)
     sla_records: int = 0
     gap_records: int = 0
+    churn_records: int = 0
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -42,6 +44,7 @@ class ReplaySummary:
             "rejected": dict(sorted(self.rejected.items())),
             "sla_records": self.sla_records,
             "gap_records": self.gap_records,
+            "churn_records": self.churn_records,
         }
 
 
@@ -67,9 +70,17 @@ def replay(
     if thresholds is None and policies is not None:
         thresholds = policies.gaps
     gaps = EventSequencer(AssigneeGapDetector(thresholds), grace)
+    churn_detector = ChurnDetector()
+    churn = EventSequencer(churn_detector, grace)
 
     def emit_sla(records: list[SlaRecord]) -> None:
         summary.sla_records += len(records)
+        for record in records:
+            emit(record.as_json())
+        emit_churn(churn_detector.absorb(records, clock.now()))
+
+    def emit_churn(records: list[ChurnRecord]) -> None:
+        summary.churn_records += len(records)
         for record in records:
             emit(record.as_json())
 
@@ -89,6 +100,7 @@ def replay(
             if sequencer is not None:
                 emit_sla(sequencer.offer(admitted, watermark))
             emit_gaps(gaps.offer(admitted, watermark))
+            emit_churn(churn.offer(admitted, watermark))
         elif isinstance(admitted, Duplicate):
             summary.duplicates += 1
         else:
@@ -97,6 +109,7 @@ def replay(
     if sequencer is not None:
         emit_sla(sequencer.advance(clock.now() + grace))
     emit_gaps(gaps.advance(clock.now() + grace))
+    emit_churn(churn.advance(clock.now() + grace))
     return summary
 
 

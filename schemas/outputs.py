@@ -15,6 +15,7 @@ from typing import Any
 import avro.schema
 import fastavro
 
+from radar.churn.detector import ChurnRecord
 from radar.gaps.detector import GapRecord
 from radar.sla.records import SlaRecord
 from schemas.catalog import strip_logical_types
@@ -47,14 +48,29 @@ class OutputSchema:
 class RecordCodec(OutputSchema):
     """Encodes a detector's record dataclass (enum fields as their values)."""
 
-    def encode_record(self, record: SlaRecord | GapRecord) -> bytes:
-        values = {k: v.value if isinstance(v, StrEnum) else v for k, v in asdict(record).items()}
-        return self.encode(values)
+    def encode_record(self, record: SlaRecord | GapRecord | ChurnRecord) -> bytes:
+        return self.encode(_plain(asdict(record)))
 
 
 class SlaEventCodec(RecordCodec):
     def __init__(self) -> None:
         super().__init__("sla_event.avsc")
+
+
+class ChurnSignalCodec(RecordCodec):
+    def __init__(self) -> None:
+        super().__init__("churn_signal.avsc")
+
+
+def _plain(value: Any) -> Any:
+    """Enums as their values, all the way down (churn reasons are nested records)."""
+    if isinstance(value, StrEnum):
+        return value.value
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    return value
 
 
 class AssigneeGapCodec(RecordCodec):

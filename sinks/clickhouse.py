@@ -7,6 +7,7 @@ Calls here block: the worker runs them on one dedicated thread (``sinks/writer.p
 
 from __future__ import annotations
 
+import json
 import re
 import threading
 import time
@@ -18,6 +19,7 @@ from typing import Any, Final
 
 import clickhouse_connect
 
+from radar.churn.detector import ChurnRecord
 from radar.config import Settings
 from radar.dedup import SourcePosition
 from radar.events import Author, Direction, Event, EventType, Priority, TicketStatus
@@ -51,6 +53,7 @@ EVENT_COLUMNS: Final[tuple[str, ...]] = (
     "ingested_at",
 )
 
+CHURN_COLUMNS: Final[tuple[str, ...]] = tuple(f.name for f in dataclass_fields(ChurnRecord))
 GAP_COLUMNS: Final[tuple[str, ...]] = tuple(f.name for f in dataclass_fields(GapRecord))
 # SlaRecord field -> sla_events column ("group" is a keyword in SQL)
 SLA_FIELDS: Final[tuple[str, ...]] = tuple(f.name for f in dataclass_fields(SlaRecord))
@@ -249,6 +252,33 @@ class ClickHouseStore:
         rows = [[getattr(r, name) for name in GAP_COLUMNS] for r in records]
         with self._lock:
             self._client.insert("assignee_gaps", rows, column_names=GAP_COLUMNS)
+
+    def insert_churn_records(self, records: Sequence[ChurnRecord]) -> None:
+        if not records:
+            return
+        signals = [
+            [
+                r.id,
+                r.customer_id,
+                r.level.value,
+                r.previous_level.value,
+                r.score,
+                json.dumps([reason.as_json() for reason in r.reasons]),
+                r.changed_at,
+                r.last_contact_at,
+                r.usual_gap_ms,
+                r.detected_at,
+            ]
+            for r in records
+        ]
+        levels = [[r.customer_id, r.level.value, r.score, r.changed_at, r.id] for r in records]
+        with self._lock:
+            self._client.insert("churn_signals", signals, column_names=CHURN_COLUMNS)
+            self._client.insert(
+                "churn_levels",
+                levels,
+                column_names=("customer_id", "level", "score", "changed_at", "record_id"),
+            )
 
     def existing_ids(self, table: str, ids: Sequence[str]) -> set[str]:
         """Which of these record ids ``table`` (sla_events, assignee_gaps) already holds."""

@@ -119,3 +119,19 @@ class GapMetrics:
             ["kind", "queue"],
             registry=registry,
         )
+
+
+class ChurnMetrics:
+    def __init__(self, registry: CollectorRegistry = REGISTRY) -> None:
+        self.transitions = Counter(
+            "radar_churn_transitions_total",
+            "Customers moving between churn levels.",
+            ["previous_level", "level"],
+            registry=registry,
+        )
+        self.customers = Gauge(
+            "radar_churn_customers",
+            "Customers at each churn level now.",
+            ["level"],
+            registry=registry,
+        )

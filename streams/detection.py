@@ -52,6 +52,8 @@ class Output:
     encode: Callable[[Any], bytes]
     count: Callable[[Sequence[Any]], None]
     gauge: Callable[[], None]
+    # records of the outputs before this one, turned into this one's (churn reads SLA records)
+    absorb: Callable[[list[Any], int], list[Any]] | None = None
 
 
 class DetectionStage:
@@ -76,18 +78,25 @@ class DetectionStage:
             await self._ensure_rebuilt()
             fresh = [e for e in events if self._applied.observe(e.event_id, _APPLIED) is Seen.NEW]
             now = self._clock.now()
+            upstream: list[Any] = []
             for output in self.outputs:
                 records: list[Any] = []
                 for event in fresh:
                     records += output.sequencer.offer(event, now)
+                records += self._absorbed(output, upstream, now)
                 await self._emit(output, records)
+                upstream += records
 
     async def tick(self) -> None:
         async with self._lock:
             await self._ensure_rebuilt()
             now = self._clock.now()
+            upstream: list[Any] = []
             for output in self.outputs:
-                await self._emit(output, output.sequencer.advance(now))
+                records = output.sequencer.advance(now)
+                records += self._absorbed(output, upstream, now)
+                await self._emit(output, records)
+                upstream += records
                 output.gauge()
 
     async def _ensure_rebuilt(self) -> None:
@@ -98,12 +107,15 @@ class DetectionStage:
         events = await self._writer.call(store.events_since, since)
         for event in events:
             self._applied.remember(event.event_id, _APPLIED)
+        upstream: list[Any] = []
         for output in self.outputs:
             replay_clock = EventTimeClock()
             records: list[Any] = []
             for event in events:
                 records += output.sequencer.offer(event, replay_clock.observe(event.occurred_at))
             records += output.sequencer.advance(self._clock.now())
+            records += self._absorbed(output, upstream, self._clock.now())
+            upstream += records
             known = await self._writer.call(
                 store.existing_ids, output.table, [r.id for r in records]
             )
@@ -117,6 +129,10 @@ class DetectionStage:
             )
             await self._emit(output, missing)
         self._rebuilt = True
+
+    @staticmethod
+    def _absorbed(output: Output, upstream: list[Any], now: int) -> list[Any]:
+        return output.absorb(upstream, now) if output.absorb is not None and upstream else []
 
     async def _emit(self, output: Output, records: Sequence[DetectorRecord]) -> None:
         if not records:

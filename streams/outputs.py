@@ -5,15 +5,17 @@ from __future__ import annotations
 import time
 from collections import Counter
 from collections.abc import Sequence
+from typing import Any
 
+from radar.churn.detector import ChurnDetector, ChurnRecord, ChurnSettings
 from radar.gaps.detector import AssigneeGapDetector, GapRecord, GapThresholds
 from radar.policies import PolicySet
 from radar.sla.engine import SlaEngine
 from radar.sla.records import SlaKind, SlaRecord
 from radar.sla.sequencer import EventSequencer
-from schemas.outputs import AssigneeGapCodec, SlaEventCodec
+from schemas.outputs import AssigneeGapCodec, ChurnSignalCodec, SlaEventCodec
 from sinks.clickhouse import ClickHouseStore
-from sinks.metrics import GapMetrics, SlaMetrics
+from sinks.metrics import ChurnMetrics, GapMetrics, SlaMetrics
 from streams.detection import Output
 from streams.publisher import KafkaPublisher
 
@@ -62,6 +64,39 @@ def sla_output(
         SlaEventCodec().encode_record,
         count,
         gauge,
+    )
+
+
+def churn_output(
+    settings: ChurnSettings,
+    grace_ms: int,
+    store: ClickHouseStore,
+    publish: KafkaPublisher,
+    metrics: ChurnMetrics,
+) -> Output:
+    detector = ChurnDetector(settings)
+
+    def absorb(records: list[Any], now: int) -> list[ChurnRecord]:
+        return detector.absorb([r for r in records if isinstance(r, SlaRecord)], now)
+
+    def count(records: Sequence[ChurnRecord]) -> None:
+        for record in records:
+            metrics.transitions.labels(record.previous_level.value, record.level.value).inc()
+
+    def gauge() -> None:
+        for level, n in detector.levels().items():
+            metrics.customers.labels(level.value).set(n)
+
+    return Output(
+        "churn detector",
+        EventSequencer(detector, grace_ms),
+        "churn_signals",
+        store.insert_churn_records,
+        publish,
+        ChurnSignalCodec().encode_record,
+        count,
+        gauge,
+        absorb,
     )
 
 

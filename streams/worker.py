@@ -14,6 +14,7 @@ import faust
 from mode import Service
 from prometheus_client import REGISTRY
 
+from radar.churn.detector import ChurnSettings
 from radar.config import Settings
 from radar.dedup import DedupWindow
 from radar.gaps.detector import GapThresholds
@@ -22,14 +23,14 @@ from radar.policies import load_policies
 from schemas.codec import EventCodec
 from schemas.registry import ConfluentSchemaRegistry, LocalSchemaRegistry, SchemaResolver
 from sinks.clickhouse import ClickHouseStore
-from sinks.metrics import GapMetrics, PipelineMetrics, SlaMetrics
+from sinks.metrics import ChurnMetrics, GapMetrics, PipelineMetrics, SlaMetrics
 from sinks.writer import SinkWriter
 from streams.app import create_app, install_ingest_agent
 from streams.bulk_ingest import BulkIngest
 from streams.detection import DetectionStage
 from streams.endpoint import RunFile, WorkerEndpoint
 from streams.ingest import Ingestor
-from streams.outputs import gap_output, sla_output
+from streams.outputs import churn_output, gap_output, sla_output
 from streams.publisher import KafkaPublisher
 from streams.topics import Topic, ensure_topics, topic_for, topic_names
 
@@ -109,6 +110,15 @@ def run_worker(settings: Settings) -> None:
         outputs.append(
             sla_output(policies, store, publisher(Topic.SLA_EVENTS), SlaMetrics(REGISTRY))
         )
+    outputs.append(  # after the SLA engine: it reads the breaches and chases
+        churn_output(
+            ChurnSettings(),
+            policies.grace_ms if policies else 5000,
+            store,
+            publisher(Topic.CHURN_SIGNALS),
+            ChurnMetrics(REGISTRY),
+        )
+    )
     detection = DetectionStage(writer, outputs, settings.sla_rebuild_hours)
     services: list[Service] = [DetectorTicker(detection)]
     on_stored = detection.on_events

@@ -69,7 +69,10 @@ class ChurnSettings:
     reopened: float = 1.0
     repeat_contact: float = 1.0  # had to explain again on another channel
     happy_csat: float = -3.0
-    achieved_early: float = -0.5  # a target met in under half its time
+    achieved_early: float = -0.25  # a wait the customer sees, met in under half its target
+    early_metrics: frozenset[str] = frozenset(
+        {"first_reply_time", "next_reply_time", "call_answer_time", "chat_wait_time"}
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -231,6 +234,7 @@ class ChurnDetector:
                 )
             elif (
                 record.kind is SlaKind.ACHIEVED
+                and record.metric in s.early_metrics
                 and not record.late
                 and record.elapsed_ms * 2 < record.target_ms
             ):
@@ -297,7 +301,9 @@ class ChurnDetector:
             level = max(level, ChurnLevel.AT_RISK, key=_RANK.__getitem__)
         elif score >= s.watch and level is ChurnLevel.NONE:
             level = ChurnLevel.WATCH
-        if level in (ChurnLevel.AT_RISK, ChurnLevel.SILENT) and score < s.at_risk * s.exit_factor:
+        if level is ChurnLevel.SILENT and not contacted:
+            return []  # silence ends when the customer comes back, not by forgetting
+        if level is ChurnLevel.AT_RISK and score < s.at_risk * s.exit_factor:
             level = ChurnLevel.WATCH if score >= s.watch * s.exit_factor else ChurnLevel.NONE
         if level is ChurnLevel.WATCH and score < s.watch * s.exit_factor:
             level = ChurnLevel.NONE
@@ -342,7 +348,6 @@ class ChurnDetector:
         exit_at = {
             ChurnLevel.WATCH: s.watch * s.exit_factor,
             ChurnLevel.AT_RISK: s.at_risk * s.exit_factor,
-            ChurnLevel.SILENT: s.at_risk * s.exit_factor,
         }.get(profile.level)
         if exit_at is not None and profile.score > exit_at > 0:
             candidates.append(

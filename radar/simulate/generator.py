@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from radar.events import Event, EventType, TicketStatus
+from radar.events import Direction, Event, EventType, TicketStatus
 from radar.simulate.center import (
     DAY_MS,
     HOUR_MS,
@@ -208,24 +208,34 @@ class Simulation:
         self._schedule(back.events)
 
     def _churn(self, customer: str, at: int) -> None:
-        """A frequent customer's last contact: an urgent ticket answered a day late, chased."""
-        it = self._interaction("ticket", customer, self._rng.choice(self._model.queues))
-        ctx = Context(self._rng, self._roster, at)
-        ticket(it, ctx, Anomaly.FIRST_REPLY_BREACH, chase=True)
+        """A frequent customer's last contacts: a call abandoned and never returned, then an
+        urgent ticket answered a day late and chased; then silence."""
+        rng = self._rng
+        call_it = self._interaction("call", customer, rng.choice(self._model.queues))
+        call_it.add(at, EventType.CALL_QUEUED, direction=Direction.INBOUND)
+        call_it.add(at + 3 * 60 * SECOND_MS, EventType.CALL_ABANDONED)
+        self._schedule(call_it.events)
+        it = self._interaction("ticket", customer, rng.choice(self._model.queues))
+        ticket(
+            it,
+            Context(rng, self._roster, at + 10 * 60 * SECOND_MS),
+            Anomaly.FIRST_REPLY_BREACH,
+            chase=True,
+            rated=False,  # they leave without a word
+        )
+        self._note_open_with_leaver(it)
         self._schedule(it.events)
         self._gone.add(customer)
         self.truth.append(
             Truth(
                 TruthKind.ANOMALY,
-                ctx.start_ms,
+                at,
                 it.interaction_id,
                 customer,
                 anomaly=Anomaly.FIRST_REPLY_BREACH,
             )
         )
-        self.truth.append(
-            Truth(TruthKind.SILENT_CHURNER, ctx.start_ms, it.interaction_id, customer)
-        )
+        self.truth.append(Truth(TruthKind.SILENT_CHURNER, at, it.interaction_id, customer))
 
     def _note_open_with_leaver(self, it: Interaction) -> None:
         """A ticket still open and owned by an agent when that agent leaves is a gap too."""

@@ -168,6 +168,7 @@ def ticket(
     anomaly: Anomaly | None = None,
     *,
     chase: bool = False,
+    rated: bool = True,
 ) -> None:
     """A web ticket from creation to solve (and sometimes CSAT and a reopen).
 
@@ -191,7 +192,8 @@ def ticket(
     t = it.reply(t + reply_delay, agent_id)
     t = _ticket_conversation(it, ctx, anomaly, agent_id, t)
     t = it.status(t + _minutes(rng, 20), TicketStatus.SOLVED, agent_id)
-    _ticket_after_solve(it, ctx, anomaly, agent_id, t)
+    if rated:
+        _ticket_after_solve(it, ctx, anomaly, agent_id, t)
 
 
 def _ticket_conversation(

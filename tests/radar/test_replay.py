@@ -26,6 +26,7 @@ def test_replay_counts_and_reports_every_line() -> None:
         "rejected": {"invalid_field": 1, "invalid_json": 1},
         "sla_records": 0,
         "gap_records": 0,
+        "churn_records": 0,
     }
     assert [(r["line"], r["reason"]) for r in emitted] == [
         (3, "invalid_json"),

@@ -26,9 +26,19 @@ class Customer:
     def t(day: int, hour: int = 10) -> int:
         return iso_to_millis(f"2026-03-{day:02d}T{hour:02d}:00:00Z")
 
-    def send(self, event_type: EventType, day: int, interaction: str, hour: int = 10, **fields: Any) -> Customer:
+    def send(
+        self, event_type: EventType, day: int, interaction: str, hour: int = 10, **fields: Any
+    ) -> Customer:
         at = self.t(day, hour)
-        event = Event(f"e{next(_ids)}", event_type, at, interaction, customer_id=self.customer, queue="q", **fields)
+        event = Event(
+            f"e{next(_ids)}",
+            event_type,
+            at,
+            interaction,
+            customer_id=self.customer,
+            queue="q",
+            **fields,
+        )
         self.records += self.sequencer.offer(event, at)
         return self
 
@@ -41,8 +51,8 @@ class Customer:
     def sla(self, kind: SlaKind, metric: str, day: int, interaction: str = "T1") -> Customer:
         at = self.t(day)
         record = SlaRecord(
-            f"r{next(_ids)}", kind, "p", metric, "ticket", 1, interaction, self.customer, "q", None, "g",
-            3_600_000, 3_600_000, at - 3_600_000, at, at, False,
+            f"r{next(_ids)}", kind, "p", metric, "ticket", 1, interaction, self.customer, "q",
+            None, "g", 3_600_000, 3_600_000, at - 3_600_000, at, at, False,
         )  # fmt: skip
         self.records += self.detector.absorb([record], at)
         return self
@@ -76,7 +86,9 @@ def test_two_breaches_and_a_chase_then_silence_is_silent_with_exactly_those_reas
     assert c.levels() == ["watch", "at_risk", "silent"]
     silent = c.records[-1]
     assert silent.previous_level is ChurnLevel.AT_RISK
-    assert silent.changed_at == c.t(8) + 3 * DAY  # three usual gaps (one day) after the last contact
+    assert (
+        silent.changed_at == c.t(8) + 3 * DAY
+    )  # three usual gaps (one day) after the last contact
     assert [r.reason for r in silent.reasons] == [
         "first_reply_time breached",
         "chased a reply",
@@ -119,12 +131,22 @@ def test_hysteresis_keeps_a_level_near_its_threshold() -> None:
 
 
 def test_the_score_decays_and_the_level_falls_without_an_event() -> None:
+    c = Customer()
+    for day in (1, 10, 20):  # a customer who writes every ten days or so
+        c.call(day)
+    c.sla(SlaKind.BREACH, "promised_update", 20).sla(SlaKind.BREACH, "feedback_follow_up", 20)
+    assert c.levels() == ["watch", "at_risk"]
+    c.until(31)  # 4.0 halves every 14 days: below 2.8 after ~7 days, long before silence
+    assert c.levels() == ["watch", "at_risk", "watch"]
+    assert c.records[-1].changed_at < c.t(28)
+    assert c.records[-1].score < 4.0 * 0.7
+
+
+def test_silence_is_not_forgotten_by_decay() -> None:
     c = loyal(range(1, 4))
     c.sla(SlaKind.BREACH, "promised_update", 4).sla(SlaKind.BREACH, "feedback_follow_up", 4)
-    assert c.levels() == ["watch", "at_risk"]
     c.until(31)
-    assert c.levels()[-1] in ("watch", "none")
-    assert c.records[-1].score < 4.0 * 0.7
+    assert c.levels() == ["watch", "at_risk", "silent"]  # only a return ends silence
 
 
 def test_repeat_contact_abandoned_chat_low_csat_and_reopen_count() -> None:
