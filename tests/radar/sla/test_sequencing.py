@@ -33,19 +33,21 @@ grace: 5s
 EXAMPLE = Path(__file__).resolve().parents[3] / "config" / "policies.yaml"
 
 
+def _late_reply(s: Scenario, occurred: str) -> None:
+    """An agent reply that happened at ``occurred`` but is delivered only now."""
+    s.deliver(
+        s.make(
+            EventType.TICKET_COMMENTED, occurred, agent_id="A1", author=Author.AGENT, public=True
+        )
+    )
+
+
 def test_a_reply_arriving_late_but_within_grace_prevents_the_breach() -> None:
     s = Scenario(POLICIES).send(
         EventType.TICKET_CREATED, "2026-02-02T09:00:00", priority=Priority.HIGH
     )
     s.send(EventType.TICKET_ASSIGNED, "2026-02-02T10:00:02", agent_id="A1")  # watermark past due
-    reply = s.make(
-        EventType.TICKET_COMMENTED,
-        "2026-02-02T09:59:58",
-        agent_id="A1",
-        author=Author.AGENT,
-        public=True,
-    )
-    s.deliver(reply)
+    _late_reply(s, "2026-02-02T09:59:58")
     s.until("2026-02-02T12:00:00")
     assert s.kinds("first_reply_time") == ["warning", "warning", "achieved"]
 
@@ -56,14 +58,7 @@ def test_a_reply_arriving_after_grace_retracts_the_breach() -> None:
     )
     s.until("2026-02-02T10:00:30")
     breach = s.only(SlaKind.BREACH, "first_reply_time")
-    reply = s.make(
-        EventType.TICKET_COMMENTED,
-        "2026-02-02T09:59:00",
-        agent_id="A1",
-        author=Author.AGENT,
-        public=True,
-    )
-    s.deliver(reply)
+    _late_reply(s, "2026-02-02T09:59:00")
     retracted = s.only(SlaKind.RETRACTED, "first_reply_time")
     assert retracted.retracts == breach.id
     achieved = s.only(SlaKind.ACHIEVED, "first_reply_time")
