@@ -19,6 +19,7 @@ from typing import Any, Final
 import yaml
 
 from radar.calendar import CALENDAR_TIME, WEEKDAYS, BusinessCalendar, Clock, parse_hours
+from radar.churn.detector import ChurnSettings
 from radar.events import Channel, Priority
 from radar.gaps.detector import GapThresholds
 
@@ -127,6 +128,7 @@ class PolicySet:
     default_queue: QueueRules = QueueRules()
     grace_ms: int = 5000
     gaps: GapThresholds = field(default_factory=GapThresholds)
+    churn: ChurnSettings = field(default_factory=ChurnSettings)
 
     def select(
         self, channel: Channel, priority: Priority | None, queue: str | None, tier: str | None
@@ -177,6 +179,11 @@ class _Reader:
                 path, f"unknown key(s) {', '.join(unknown)}; expected {', '.join(sorted(allowed))}"
             )
 
+    def number(self, value: Any, path: str) -> float:
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise self.fail(path, f"{value!r} is not a number")
+        return float(value)
+
     def one_or_many(self, value: Any, path: str) -> list[Any]:
         return value if isinstance(value, list) else [value]
 
@@ -193,7 +200,7 @@ def parse_policies(text: str, source: str = "<policies>") -> PolicySet:
     except yaml.YAMLError as exc:
         raise PolicyError(f"{source}: not valid YAML: {exc}") from None
     root = r.mapping(document, "(top)")
-    r.unknown_keys(root, {"calendars", "policies", "queues", "grace", "assignee"}, "(top)")
+    r.unknown_keys(root, {"calendars", "policies", "queues", "grace", "assignee", "churn"}, "(top)")
     calendars = {
         name: _calendar(r, name, spec, f"calendars.{name}")
         for name, spec in r.mapping(root.get("calendars", {}), "calendars").items()
@@ -210,7 +217,53 @@ def parse_policies(text: str, source: str = "<policies>") -> PolicySet:
         name: _queue(r, spec, f"queues.{name}", default) for name, spec in queues_spec.items()
     }
     grace = r.duration(root.get("grace", "5s"), "grace")
-    return PolicySet(policies, queues, default, grace, _gap_thresholds(r, root.get("assignee", {})))
+    return PolicySet(
+        policies,
+        queues,
+        default,
+        grace,
+        _gap_thresholds(r, root.get("assignee", {})),
+        _churn_settings(r, root.get("churn", {})),
+    )
+
+
+_CHURN_NUMBERS: Final = ("watch", "at_risk", "exit_factor", "silence_multiple")
+_CHURN_DURATIONS: Final = {
+    "half_life": "half_life_ms",
+    "min_silence": "min_silence_ms",
+    "default_gap": "default_gap_ms",
+}
+_CHURN_WEIGHTS: Final = (
+    "chase", "chat_abandoned", "low_csat", "reopened",
+    "repeat_contact", "happy_csat", "achieved_early",
+)  # fmt: skip
+
+
+def _churn_settings(r: _Reader, spec: Any) -> ChurnSettings:
+    """``churn:`` thresholds, durations, ``weights`` and ``breach_weights`` (by metric)."""
+    spec = r.mapping(spec, "churn")
+    allowed = {*_CHURN_NUMBERS, *_CHURN_DURATIONS, "weights", "breach_weights"}
+    r.unknown_keys(spec, allowed, "churn")
+    values: dict[str, Any] = {}
+    for key in _CHURN_NUMBERS:
+        if key in spec:
+            values[key] = r.number(spec[key], f"churn.{key}")
+    for key, name in _CHURN_DURATIONS.items():
+        if key in spec:
+            values[name] = r.duration(spec[key], f"churn.{key}")
+    weights = r.mapping(spec.get("weights", {}), "churn.weights")
+    r.unknown_keys(weights, set(_CHURN_WEIGHTS), "churn.weights")
+    for key, value in weights.items():
+        values[key] = r.number(value, f"churn.weights.{key}")
+    if "breach_weights" in spec:
+        breach = r.mapping(spec["breach_weights"], "churn.breach_weights")
+        for metric in breach:
+            if metric not in Metric.__members__.values():
+                raise r.fail(f"churn.breach_weights.{metric}", "unknown metric")
+        values["breach_weights"] = {
+            m: r.number(v, f"churn.breach_weights.{m}") for m, v in breach.items()
+        }
+    return ChurnSettings(**values)
 
 
 def _gap_thresholds(r: _Reader, spec: Any) -> GapThresholds:

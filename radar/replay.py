@@ -70,7 +70,7 @@ def replay(
     if thresholds is None and policies is not None:
         thresholds = policies.gaps
     gaps = EventSequencer(AssigneeGapDetector(thresholds), grace)
-    churn_detector = ChurnDetector()
+    churn_detector = ChurnDetector(policies.churn if policies else None)
     churn = EventSequencer(churn_detector, grace)
 
     def emit_sla(records: list[SlaRecord]) -> None:

@@ -112,7 +112,7 @@ def run_worker(settings: Settings) -> None:
         )
     outputs.append(  # after the SLA engine: it reads the breaches and chases
         churn_output(
-            ChurnSettings(),
+            policies.churn if policies else ChurnSettings(),
             policies.grace_ms if policies else 5000,
             store,
             publisher(Topic.CHURN_SIGNALS),

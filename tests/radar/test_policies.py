@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from radar.churn.detector import ChurnSettings
 from radar.events import Channel, Priority
 from radar.policies import PolicyError, load_policies, parse_policies
 
@@ -27,6 +28,7 @@ def test_the_example_loads_and_selects_in_order() -> None:
     assert policies.queue("unknown").short_abandon_ms == 10_000
     assert policies.gaps.unassigned_after(Channel.TICKET, "vip") == 600_000
     assert policies.gaps.unassigned_after(Channel.CHAT, "billing") == 120_000
+    assert policies.churn == ChurnSettings()  # the example spells out the defaults
 
 
 @pytest.mark.parametrize(
@@ -61,6 +63,9 @@ def test_the_example_loads_and_selects_in_order() -> None:
             "assignee.unassigned_after",
         ),
         ("polices: []", "unknown key(s) polices"),
+        (ONE + "\nchurn: {watch: high}", "churn.watch: 'high' is not a number"),
+        (ONE + "\nchurn: {weights: {hug: 1}}", "churn.weights: unknown key(s) hug"),
+        (ONE + "\nchurn: {breach_weights: {speed: 1}}", "churn.breach_weights.speed"),
     ],
 )
 def test_errors_name_the_file_the_key_and_the_reason(text: str, message: str) -> None:
