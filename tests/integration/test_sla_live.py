@@ -170,3 +170,61 @@ def read_sla_topic(settings: Settings, expected: int, timeout: float = 20) -> li
     consumer.close()
     assert len(ids) == len(set(ids)), "a record was published twice"
     return ids
+
+
+CHURN_POLICIES = """
+policies:
+  - name: tickets
+    match: {channel: ticket}
+    targets: {first_reply_time: 2s}
+grace: 1s
+churn:
+  watch: 1.0
+  at_risk: 2.0
+  min_silence: 6s
+  default_gap: 1s
+  silence_multiple: 1
+  breach_weights: {first_reply_time: 2.5}
+"""
+
+
+def churn_levels(worker: WorkerProcess, customer: str) -> list[str]:
+    rows = worker.query(
+        "SELECT level FROM churn_signals FINAL "
+        f"WHERE customer_id = '{customer}' ORDER BY changed_at"
+    ).rows
+    return [row[0] for row in rows]
+
+
+def test_a_customer_goes_silent_without_a_further_event_across_a_crash(
+    worker: WorkerProcess, worker_settings: Settings, tmp_path: Path
+) -> None:
+    policies = tmp_path / "churn-policies.yaml"
+    policies.write_text(CHURN_POLICIES)
+    worker.env["RADAR_POLICIES"] = str(policies)
+    ensure_topics(worker_settings)
+    worker.start()
+    upstream = Upstream(worker_settings)
+    upstream.send(EventType.TICKET_CREATED, "T-quiet", priority=Priority.NORMAL)  # cust-T-quiet
+    deadline = time.monotonic() + 30
+    while "at_risk" not in churn_levels(worker, "cust-T-quiet") and time.monotonic() < deadline:
+        time.sleep(0.3)
+    assert churn_levels(worker, "cust-T-quiet") == ["at_risk"]  # the breach, 2.5 points
+
+    worker.kill()  # silence falls due 6 s after the contact, while the worker is down
+    time.sleep(5)
+    worker.start()
+    deadline = time.monotonic() + 30
+    while "silent" not in churn_levels(worker, "cust-T-quiet") and time.monotonic() < deadline:
+        time.sleep(0.3)
+    time.sleep(2)
+    assert churn_levels(worker, "cust-T-quiet") == ["at_risk", "silent"]
+    assert worker.scalar("SELECT count() - uniqExact(id) FROM churn_signals") == 0
+    reasons = worker.query("SELECT reasons FROM churn_signals FINAL WHERE level = 'silent'").rows[
+        0
+    ][0]
+    assert "first_reply_time breached" in reasons
+    current = worker.query(
+        "SELECT level FROM churn_levels FINAL WHERE customer_id = 'cust-T-quiet'"
+    )
+    assert current.rows == [["silent"]]
