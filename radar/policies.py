@@ -222,7 +222,7 @@ def parse_policies(text: str, source: str = "<policies>") -> PolicySet:
         queues,
         default,
         grace,
-        _gap_thresholds(r, root.get("assignee", {})),
+        _gap_thresholds(r, root.get("assignee", {}), calendars),
         _churn_settings(r, root.get("churn", {})),
     )
 
@@ -266,10 +266,18 @@ def _churn_settings(r: _Reader, spec: Any) -> ChurnSettings:
     return ChurnSettings(**values)
 
 
-def _gap_thresholds(r: _Reader, spec: Any) -> GapThresholds:
-    """``assignee: {unassigned_after: {ticket: 30m, chat: 2m}, queues: {vip: {ticket: 10m}}}``"""
+def _gap_thresholds(
+    r: _Reader, spec: Any, calendars: Mapping[str, BusinessCalendar]
+) -> GapThresholds:
+    """``assignee: {unassigned_after: {ticket: 30m, chat: 2m}, calendar: tokyo,
+    queues: {vip: {ticket: 10m, calendar: tokyo}}}``"""
     spec = r.mapping(spec, "assignee")
-    r.unknown_keys(spec, {"unassigned_after", "queues"}, "assignee")
+    r.unknown_keys(spec, {"unassigned_after", "queues", "calendar"}, "assignee")
+
+    def calendar(name: Any, path: str) -> BusinessCalendar:
+        if name not in calendars:
+            raise r.fail(path, f"{name!r} is not defined under calendars")
+        return calendars[name]
 
     def per_channel(value: Any, path: str) -> dict[Channel, int]:
         mapping = r.mapping(value, path)
@@ -278,13 +286,20 @@ def _gap_thresholds(r: _Reader, spec: Any) -> GapThresholds:
 
     defaults = per_channel(spec.get("unassigned_after", {}), "assignee.unassigned_after")
     base = GapThresholds()
+    by_queue: dict[str, dict[Channel, int]] = {}
+    queue_calendars: dict[str, Clock] = {}
+    for queue, value in r.mapping(spec.get("queues", {}), "assignee.queues").items():
+        path = f"assignee.queues.{queue}"
+        limits = dict(r.mapping(value, path))
+        if "calendar" in limits:
+            queue_calendars[queue] = calendar(limits.pop("calendar"), f"{path}.calendar")
+        by_queue[queue] = per_channel(limits, path)
     return GapThresholds(
         defaults.get(Channel.TICKET, base.ticket_ms),
         defaults.get(Channel.CHAT, base.chat_ms),
-        {
-            queue: per_channel(value, f"assignee.queues.{queue}")
-            for queue, value in r.mapping(spec.get("queues", {}), "assignee.queues").items()
-        },
+        by_queue,
+        calendar(spec["calendar"], "assignee.calendar") if "calendar" in spec else CALENDAR_TIME,
+        queue_calendars,
     )
 
 

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, Final
 
+from radar.calendar import CALENDAR_TIME, Clock
 from radar.events import STARTS, Channel, Event, EventType, TicketStatus, millis_to_iso
 from radar.sla.records import record_id
 
@@ -61,17 +62,24 @@ class GapRecord:
 
 @dataclass(frozen=True)
 class GapThresholds:
-    """How long open work may go without an owner, by channel, with per-queue overrides."""
+    """How long open work may go without an owner, by channel, with per-queue overrides,
+    counted on the queue's business calendar when it has one (else around the clock)."""
 
     ticket_ms: int = 30 * 60_000
     chat_ms: int = 2 * 60_000
     by_queue: dict[str, dict[Channel, int]] = field(default_factory=dict)
+    calendar: Clock = CALENDAR_TIME
+    calendars: dict[str, Clock] = field(default_factory=dict)
 
     def unassigned_after(self, channel: Channel, queue: str | None) -> int:
         override = self.by_queue.get(queue or "", {}).get(channel)
         if override is not None:
             return override
         return self.chat_ms if channel is Channel.CHAT else self.ticket_ms
+
+    def due(self, channel: Channel, queue: str | None, since: int) -> int:
+        clock = self.calendars.get(queue or "", self.calendar)
+        return clock.add(since, self.unassigned_after(channel, queue))
 
 
 _ENDS: Final = frozenset(
@@ -212,7 +220,7 @@ class AssigneeGapDetector:
         if work.channel is Channel.CALL or not work.open:
             return
         work.waiting_since = at
-        due = at + self.thresholds.unassigned_after(work.channel, work.queue)
+        due = self.thresholds.due(work.channel, work.queue, at)
         heapq.heappush(self._deadlines, (due, work.interaction_id))
 
     def _deactivated(self, agent_id: str, at: int, now: int) -> list[GapRecord]:
@@ -243,10 +251,7 @@ class AssigneeGapDetector:
             work = self.work.get(interaction_id)
             if work is None or work.waiting_since is None or not work.open:
                 continue
-            if (
-                work.waiting_since + self.thresholds.unassigned_after(work.channel, work.queue)
-                != due
-            ):
+            if self.thresholds.due(work.channel, work.queue, work.waiting_since) != due:
                 continue  # an older wait; a newer deadline is queued
             records += self._open(work, GapKind.UNASSIGNED_TOO_LONG, due, now, None)
         return records

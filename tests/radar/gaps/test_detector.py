@@ -7,6 +7,7 @@ from typing import Any
 
 from radar.events import Direction, Event, EventType, Priority, TicketStatus, iso_to_millis
 from radar.gaps.detector import AssigneeGapDetector, GapKind, GapRecord, GapState, GapThresholds
+from radar.policies import parse_policies
 from radar.sla.sequencer import EventSequencer
 
 E = EventType
@@ -134,3 +135,26 @@ def test_gap_ids_are_stable_across_runs() -> None:
         return [r.id for r in f.records]
 
     assert run() == run()
+
+
+def test_thresholds_count_business_hours_where_the_queue_has_a_calendar() -> None:
+    policies = parse_policies(
+        """
+calendars:
+  office: {timezone: UTC, hours: {mon: 09:00-17:00, tue: 09:00-17:00}}
+policies: [{name: a, targets: {}}]
+assignee:
+  unassigned_after: {ticket: 1h}
+  queues: {back-office: {calendar: office}}
+""",
+        "gaps.yaml",
+    )
+    f = Floor(policies.gaps)
+    # Monday 16:30 in the back office: 30 min left today, 30 min on Tuesday morning
+    f.send(E.TICKET_CREATED, "16:30", "T-office", queue="back-office", priority=Priority.LOW)
+    f.send(E.TICKET_CREATED, "16:30", "T-24x7", queue="billing", priority=Priority.LOW)
+    f.until("17:31")
+    assert f.states(GapKind.UNASSIGNED_TOO_LONG) == [("opened", "T-24x7")]
+    f.records += f.sequencer.advance(iso_to_millis("2026-02-03T09:31:00Z"))
+    assert f.states(GapKind.UNASSIGNED_TOO_LONG)[-1] == ("opened", "T-office")
+    assert f.records[-1].opened_at == iso_to_millis("2026-02-03T09:30:00Z")
