@@ -11,8 +11,8 @@ from pathlib import Path
 from radar.clock import EventTimeClock
 from radar.events import Direction, Event, EventType, Priority
 from radar.policies import PolicySet, load_policies
+from radar.sequencer import EventSequencer
 from radar.sla.engine import SlaEngine
-from radar.sla.sequencer import EventSequencer
 from schemas.codec import EventCodec, PayloadFormat
 from schemas.registry import LocalSchemaRegistry
 from streams.endpoint import RunFile, query_worker

@@ -19,9 +19,9 @@ from radar.events import Event, Rejection, parse_json_event
 from radar.gaps.detector import AssigneeGapDetector, GapRecord, GapThresholds
 from radar.intake import Duplicate, Intake
 from radar.policies import PolicySet
+from radar.sequencer import EventSequencer
 from radar.sla.engine import SlaEngine
 from radar.sla.records import SlaRecord
-from radar.sla.sequencer import EventSequencer
 
 Emit = Callable[[dict[str, Any]], None]
 

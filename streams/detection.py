@@ -22,7 +22,7 @@ from typing import Any, Protocol
 from radar.clock import EventTimeClock, WallClock
 from radar.dedup import DedupWindow, Seen, SourcePosition
 from radar.events import Event
-from radar.sla.sequencer import EventSequencer
+from radar.sequencer import EventSequencer
 from schemas.codec import CONTENT_TYPE_HEADER, PayloadFormat
 from sinks.writer import SinkWriter
 from streams.publisher import KafkaPublisher, OutboundMessage

@@ -10,9 +10,9 @@ from typing import Any
 from radar.churn.detector import ChurnDetector, ChurnRecord, ChurnSettings
 from radar.gaps.detector import AssigneeGapDetector, GapRecord, GapThresholds
 from radar.policies import PolicySet
+from radar.sequencer import EventSequencer
 from radar.sla.engine import SlaEngine
 from radar.sla.records import SlaKind, SlaRecord
-from radar.sla.sequencer import EventSequencer
 from schemas.outputs import AssigneeGapCodec, ChurnSignalCodec, SlaEventCodec
 from sinks.clickhouse import ClickHouseStore
 from sinks.metrics import ChurnMetrics, GapMetrics, SlaMetrics

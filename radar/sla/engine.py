@@ -1,6 +1,6 @@
 """The SLA engine: every open interaction's state machine, and a heap of their deadlines.
 
-``apply`` takes events in time order (see ``radar/sla/sequencer.py``); ``fire_until`` speaks
+``apply`` takes events in time order (see ``radar/sequencer.py``); ``fire_until`` speaks
 for deadlines that passed. Two facts cross interactions, through indexes by customer: an
 outbound call achieves the ``callback_time`` of that customer's abandoned calls, and a new
 contact on any channel is a ``customer_chase`` on each of the customer's tickets that owe a

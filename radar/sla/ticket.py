@@ -14,7 +14,7 @@ from __future__ import annotations
 from typing import Final
 
 from radar.events import Author, Channel, Event, EventType, TicketStatus
-from radar.policies import Metric
+from radar.policies import Metric, PolicySet
 from radar.sla.interaction import InteractionSla
 from radar.sla.records import SlaRecord
 
@@ -43,8 +43,8 @@ OWED_REPLIES: Final = (M.FIRST_REPLY_TIME, M.NEXT_REPLY_TIME)
 class TicketSla(InteractionSla):
     channel = Channel.TICKET
 
-    def __init__(self, interaction_id: str, policies: object) -> None:
-        super().__init__(interaction_id, policies)  # type: ignore[arg-type]
+    def __init__(self, interaction_id: str, policies: PolicySet) -> None:
+        super().__init__(interaction_id, policies)
         self.status = TicketStatus.NEW
         self.created = False
         self.agent_replied = False

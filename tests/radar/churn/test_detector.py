@@ -7,8 +7,8 @@ from typing import Any
 
 from radar.churn.detector import ChurnDetector, ChurnLevel, ChurnRecord
 from radar.events import Direction, Event, EventType, Priority, iso_to_millis
+from radar.sequencer import EventSequencer
 from radar.sla.records import SlaKind, SlaRecord
-from radar.sla.sequencer import EventSequencer
 
 E = EventType
 DAY = 86_400_000

@@ -8,7 +8,7 @@ from typing import Any
 from radar.events import Direction, Event, EventType, Priority, TicketStatus, iso_to_millis
 from radar.gaps.detector import AssigneeGapDetector, GapKind, GapRecord, GapState, GapThresholds
 from radar.policies import parse_policies
-from radar.sla.sequencer import EventSequencer
+from radar.sequencer import EventSequencer
 
 E = EventType
 _ids = itertools.count(1)

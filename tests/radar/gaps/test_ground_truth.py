@@ -6,10 +6,10 @@ from typing import Any
 
 from radar.clock import EventTimeClock
 from radar.gaps.detector import AssigneeGapDetector, GapKind, GapState, GapThresholds
+from radar.sequencer import EventSequencer
 from radar.simulate.center import DAY_MS, CenterModel
 from radar.simulate.generator import Simulation, SimulationOptions, TruthKind
 from radar.simulate.lifecycles import Anomaly
-from radar.sla.sequencer import EventSequencer
 
 TRUTH_KIND = {
     Anomaly.HANDLER_UNRECORDED: GapKind.HANDLER_UNRECORDED,

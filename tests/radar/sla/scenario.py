@@ -8,9 +8,9 @@ from typing import Any
 from radar.clock import EventTimeClock
 from radar.events import Event, EventType, iso_to_millis
 from radar.policies import parse_policies
+from radar.sequencer import EventSequencer
 from radar.sla.engine import SlaEngine
 from radar.sla.records import SlaKind, SlaRecord
-from radar.sla.sequencer import EventSequencer
 
 _ids = itertools.count(1)
 

@@ -9,12 +9,12 @@ from typing import Any
 
 from radar.clock import EventTimeClock
 from radar.policies import Metric, load_policies
+from radar.sequencer import EventSequencer
 from radar.simulate.center import DAY_MS, CenterModel
 from radar.simulate.generator import Simulation, SimulationOptions, TruthKind
 from radar.simulate.lifecycles import Anomaly
 from radar.sla.engine import SlaEngine
 from radar.sla.records import SlaKind
-from radar.sla.sequencer import EventSequencer
 
 EXAMPLE = Path(__file__).resolve().parents[3] / "config" / "policies.yaml"
 

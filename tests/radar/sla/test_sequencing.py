@@ -16,11 +16,11 @@ from radar.clock import EventTimeClock, WallClock
 from radar.events import Author, Event, EventType, Priority, event_to_record
 from radar.policies import PolicySet, load_policies
 from radar.replay import replay
+from radar.sequencer import EventSequencer
 from radar.simulate.center import HOUR_MS, CenterModel
 from radar.simulate.generator import Simulation, SimulationOptions
 from radar.sla.engine import SlaEngine
 from radar.sla.records import SlaKind, SlaRecord
-from radar.sla.sequencer import EventSequencer
 from tests.radar.sla.scenario import Scenario
 
 POLICIES = """

@@ -1,9 +1,9 @@
-"""Applies events in event-time order, holding each for a grace period, and fires deadlines
-at their exact instants in between: so events shuffled within the grace period, as Kafka
-partitions and upstream retries do, give the same records, and replay equals live.
+"""Feeds a detector (SLA engine, assignee gaps, churn) events in event-time order.
 
-An event that arrives after its grace period is applied at once; if it proves a declared
-breach wrong, the engine emits a ``retracted`` record.
+Each event is held for a grace period; deadlines fire at their exact instants in between. So
+events shuffled within the grace period, as Kafka partitions and upstream retries do, give the
+same records, and replay equals live. An event that arrives after its grace period is applied
+at once (the SLA engine may then retract a breach it declared).
 """
 
 from __future__ import annotations
