@@ -14,12 +14,10 @@ import faust
 from mode import Service
 from prometheus_client import REGISTRY
 
-from radar.churn.detector import ChurnSettings
 from radar.config import Settings
 from radar.dedup import DedupWindow
-from radar.gaps.detector import GapThresholds
 from radar.intake import Intake
-from radar.policies import load_policies
+from radar.policies import PolicySet, load_policies
 from schemas.codec import EventCodec
 from schemas.registry import ConfluentSchemaRegistry, LocalSchemaRegistry, SchemaResolver
 from sinks.clickhouse import ClickHouseStore
@@ -72,7 +70,7 @@ class DetectorTicker(Service):
 
 def run_worker(settings: Settings) -> None:
     IngestEngine(settings.ingest_engine)  # refuse an unknown engine before starting anything
-    policies = load_policies(settings.policies_file) if settings.policies_file else None
+    policies = load_policies(settings.policies_file) if settings.policies_file else PolicySet(())
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     ensure_topics(settings)
     store = ClickHouseStore.connect(settings)
@@ -97,27 +95,14 @@ def run_worker(settings: Settings) -> None:
     def publisher(topic: Topic) -> KafkaPublisher:
         return KafkaPublisher(settings, topic_names(settings)[topic], in_publish_thread)
 
-    outputs = [
-        gap_output(
-            policies.gaps if policies else GapThresholds(),
-            policies.grace_ms if policies else 5000,
-            store,
-            publisher(Topic.ASSIGNEE_GAPS),
-            GapMetrics(REGISTRY),
-        )
-    ]
-    if policies is not None:
-        outputs.append(
-            sla_output(policies, store, publisher(Topic.SLA_EVENTS), SlaMetrics(REGISTRY))
-        )
-    outputs.append(  # after the SLA engine: it reads the breaches and chases
-        churn_output(
-            policies.churn if policies else ChurnSettings(),
-            policies.grace_ms if policies else 5000,
-            store,
-            publisher(Topic.CHURN_SIGNALS),
-            ChurnMetrics(REGISTRY),
-        )
+    gaps = publisher(Topic.ASSIGNEE_GAPS)
+    outputs = [gap_output(policies.gaps, policies.grace_ms, store, gaps, GapMetrics(REGISTRY))]
+    if policies.policies:  # RADAR_POLICIES empty: no SLA engine
+        sla_events = publisher(Topic.SLA_EVENTS)
+        outputs.append(sla_output(policies, store, sla_events, SlaMetrics(REGISTRY)))
+    churn = publisher(Topic.CHURN_SIGNALS)  # after the SLA engine: it reads breaches and chases
+    outputs.append(
+        churn_output(policies.churn, policies.grace_ms, store, churn, ChurnMetrics(REGISTRY))
     )
     detection = DetectionStage(writer, outputs, settings.sla_rebuild_hours)
     services: list[Service] = [DetectorTicker(detection)]
