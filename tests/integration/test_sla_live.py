@@ -79,12 +79,16 @@ class Upstream:
         return event
 
 
+def column(worker: WorkerProcess, sql: str) -> list[str]:
+    return [row[0] for row in worker.query(sql).rows]
+
+
 def kinds(worker: WorkerProcess, interaction: str) -> list[str]:
-    rows = worker.query(
+    return column(
+        worker,
         "SELECT kind FROM sla_events FINAL "
-        f"WHERE interaction_id = '{interaction}' ORDER BY detected_at, kind"
-    ).rows
-    return [row[0] for row in rows]
+        f"WHERE interaction_id = '{interaction}' ORDER BY detected_at, kind",
+    )
 
 
 def wait_for_kind(worker: WorkerProcess, interaction: str, kind: str, timeout: float = 30) -> None:
@@ -189,11 +193,10 @@ churn:
 
 
 def churn_levels(worker: WorkerProcess, customer: str) -> list[str]:
-    rows = worker.query(
-        "SELECT level FROM churn_signals FINAL "
-        f"WHERE customer_id = '{customer}' ORDER BY changed_at"
-    ).rows
-    return [row[0] for row in rows]
+    return column(
+        worker,
+        f"SELECT level FROM churn_signals FINAL WHERE customer_id = '{customer}' ORDER BY changed_at",
+    )
 
 
 def test_a_customer_goes_silent_without_a_further_event_across_a_crash(
