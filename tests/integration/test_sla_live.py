@@ -195,7 +195,8 @@ churn:
 def churn_levels(worker: WorkerProcess, customer: str) -> list[str]:
     return column(
         worker,
-        f"SELECT level FROM churn_signals FINAL WHERE customer_id = '{customer}' ORDER BY changed_at",
+        "SELECT level FROM churn_signals FINAL "
+        f"WHERE customer_id = '{customer}' ORDER BY changed_at",
     )
 
 
