@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 import hashlib
 import json
 from dataclasses import dataclass
@@ -26,13 +25,22 @@ class EventSchema:
 
     @property
     def local_id(self) -> int:
-        """A stable schema id from the canonical form: first 31 bits of its SHA-256."""
-        digest = hashlib.sha256(self.canonical_form.encode()).digest()
-        return int.from_bytes(digest[:4], "big") & 0x7FFFFFFF
+        return canonical_id(self.canonical_form)
 
     @property
     def fullname(self) -> str:
         return f"contactradar.events.{self.event_type.record_name}"
+
+
+def canonical_id(canonical_form: str) -> int:
+    """A stable schema id without a registry: the first 31 bits of the canonical form's SHA-256."""
+    digest = hashlib.sha256(canonical_form.encode()).digest()
+    return int.from_bytes(digest[:4], "big") & 0x7FFFFFFF
+
+
+def parse_codec_schema(text: str) -> Any:
+    """The fastavro-parsed schema the codecs read and write with (see strip_logical_types)."""
+    return fastavro.parse_schema(strip_logical_types(json.loads(text)))
 
 
 def strip_logical_types(schema: Any) -> Any:
@@ -57,8 +65,7 @@ def parse_event_schema(text: str) -> EventSchema:
     name = parsed.fullname.rsplit(".", 1)[-1]
     if name not in by_record_name:
         raise ValueError(f"schema {parsed.fullname} is not an event type of the contract")
-    codec_schema = fastavro.parse_schema(strip_logical_types(copy.deepcopy(json.loads(text))))
-    return EventSchema(by_record_name[name], text, parsed.canonical_form, codec_schema)
+    return EventSchema(by_record_name[name], text, parsed.canonical_form, parse_codec_schema(text))
 
 
 def load_event_schemas() -> dict[EventType, EventSchema]:

@@ -3,10 +3,7 @@ canonical form; a consumer with the same files (or the registry) decodes them.""
 
 from __future__ import annotations
 
-import copy
-import hashlib
 import io
-import json
 from dataclasses import asdict
 from enum import StrEnum
 from importlib import resources
@@ -18,18 +15,15 @@ import fastavro
 from radar.churn.detector import ChurnRecord
 from radar.gaps.detector import GapRecord
 from radar.sla.records import SlaRecord
-from schemas.catalog import strip_logical_types
+from schemas.catalog import canonical_id, parse_codec_schema
 from schemas.wire import frame, unframe
 
 
 class OutputSchema:
     def __init__(self, file_name: str) -> None:
         text = (resources.files("schemas") / "avro" / "outputs" / file_name).read_text()
-        canonical = avro.schema.parse(text).canonical_form
-        self.schema_id = (
-            int.from_bytes(hashlib.sha256(canonical.encode()).digest()[:4], "big") & 0x7FFFFFFF
-        )
-        self._codec = fastavro.parse_schema(strip_logical_types(copy.deepcopy(json.loads(text))))
+        self.schema_id = canonical_id(avro.schema.parse(text).canonical_form)
+        self._codec = parse_codec_schema(text)
 
     def encode(self, record: dict[str, Any]) -> bytes:
         out = io.BytesIO()
