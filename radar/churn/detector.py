@@ -18,7 +18,8 @@ from enum import StrEnum
 from typing import Any, Final
 
 from radar.events import Author, Channel, Direction, Event, EventType, TicketStatus, millis_to_iso
-from radar.sla.records import SlaKind, SlaRecord, record_id
+from radar.records import json_record, record_id
+from radar.sla.records import SlaKind, SlaRecord
 
 DAY_MS: Final = 86_400_000
 
@@ -110,21 +111,10 @@ class ChurnRecord:
         return self.customer_id
 
     def as_json(self) -> dict[str, Any]:
-        return {
-            "stream": "churn",
-            "id": self.id,
-            "customer_id": self.customer_id,
-            "level": self.level.value,
-            "previous_level": self.previous_level.value,
-            "score": round(self.score, 3),
-            "reasons": [r.as_json() for r in self.reasons],
-            "changed_at": millis_to_iso(self.changed_at),
-            "last_contact_at": None
-            if self.last_contact_at is None
-            else millis_to_iso(self.last_contact_at),
-            "usual_gap_ms": self.usual_gap_ms,
-            "detected_at": millis_to_iso(self.detected_at),
-        }
+        record = json_record("churn", self, ("changed_at", "last_contact_at", "detected_at"))
+        record["score"] = round(self.score, 3)
+        record["reasons"] = [reason.as_json() for reason in self.reasons]
+        return record
 
 
 @dataclass

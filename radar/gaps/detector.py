@@ -17,8 +17,8 @@ from enum import StrEnum
 from typing import Any, Final
 
 from radar.calendar import CALENDAR_TIME, Clock
-from radar.events import STARTS, Channel, Event, EventType, TicketStatus, millis_to_iso
-from radar.sla.records import record_id
+from radar.events import STARTS, Channel, Event, EventType, TicketStatus
+from radar.records import json_record, record_id
 
 
 class GapKind(StrEnum):
@@ -51,13 +51,7 @@ class GapRecord:
     reason: str
 
     def as_json(self) -> dict[str, Any]:
-        record: dict[str, Any] = {"stream": "gap"}
-        for name in self.__slots__:
-            value = getattr(self, name)
-            if name in ("opened_at", "closed_at", "detected_at") and value is not None:
-                value = millis_to_iso(value)
-            record[name] = value.value if isinstance(value, StrEnum) else value
-        return record
+        return json_record("gap", self, ("opened_at", "closed_at", "detected_at"))
 
 
 @dataclass(frozen=True)

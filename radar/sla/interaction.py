@@ -14,7 +14,8 @@ from collections.abc import Iterable
 from radar.calendar import CALENDAR_TIME
 from radar.events import Channel, Event, Priority
 from radar.policies import Metric, Policy, PolicySet
-from radar.sla.records import SlaKind, SlaRecord, record_id
+from radar.records import record_id
+from radar.sla.records import SlaKind, SlaRecord
 from radar.sla.timer import SlaTimer
 
 

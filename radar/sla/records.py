@@ -1,18 +1,15 @@
-"""What the SLA engine emits: one record type, with a deterministic id.
-
-The id hashes what makes a record unique (interaction, metric, cycle, kind and the warning
-fraction or escalation level; for a chase, the event that was the chase), never when it was
-detected, so replays, retries and restarts produce the same ids and sinks can deduplicate.
+"""What the SLA engine emits: one record type, with a deterministic id (``radar/records.py``)
+from interaction, metric, cycle, kind and the warning fraction or escalation level (for a
+chase, the event that was the chase).
 """
 
 from __future__ import annotations
 
-import hashlib
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from radar.events import millis_to_iso
+from radar.records import json_record
 
 
 class SlaKind(StrEnum):
@@ -23,10 +20,6 @@ class SlaKind(StrEnum):
     ESCALATION = "escalation"  # a breach still open after the policy's escalation offset
     RETRACTED = "retracted"  # a late event proved a declared breach wrong
     CUSTOMER_CHASE = "customer_chase"  # the customer wrote again while a reply was owed
-
-
-def record_id(*parts: object) -> str:
-    return hashlib.sha256("|".join(map(str, parts)).encode()).hexdigest()[:24]
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,11 +47,4 @@ class SlaRecord:
     retracts: str | None = None
 
     def as_json(self) -> dict[str, Any]:
-        """The JSON Lines form: ISO-8601 UTC times, ``stream: sla``."""
-        record: dict[str, Any] = {"stream": "sla"}
-        for key, value in asdict(self).items():
-            if key in ("started_at", "due_at", "detected_at") and value is not None:
-                record[key] = millis_to_iso(value)
-            else:
-                record[key] = value.value if isinstance(value, StrEnum) else value
-        return record
+        return json_record("sla", self, ("started_at", "due_at", "detected_at"))
