@@ -9,19 +9,16 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
-from radar.churn.detector import ChurnDetector, ChurnRecord
 from radar.clock import EventTimeClock
 from radar.dedup import DedupWindow, SourcePosition
 from radar.events import Event, Rejection, parse_json_event
-from radar.gaps.detector import AssigneeGapDetector, GapRecord, GapThresholds
+from radar.gaps.detector import GapThresholds
 from radar.intake import Duplicate, Intake
 from radar.policies import PolicySet
-from radar.sequencer import EventSequencer
-from radar.sla.engine import SlaEngine
-from radar.sla.records import SlaRecord
+from radar.shard import DetectorShard, ShardRecords
 
 Emit = Callable[[dict[str, Any]], None]
 
@@ -56,8 +53,8 @@ def replay(
     policies: PolicySet | None = None,
     thresholds: GapThresholds | None = None,
 ) -> ReplaySummary:
-    """Validate, dedup, detect assignee gaps and (with ``policies``) run the SLA engine,
-    all on event time.
+    """Validate, dedup and run every detector (the SLA engine only with ``policies``), all
+    on event time, through one ``DetectorShard`` as the worker runs per partition.
 
     At the end of the input every held event is applied and deadlines fire up to the newest
     event time: what a live run would have said by then.
@@ -65,29 +62,21 @@ def replay(
     intake = Intake(DedupWindow(dedup_capacity))
     summary = ReplaySummary()
     clock = EventTimeClock()
-    grace = policies.grace_ms if policies else 5000
-    sequencer = EventSequencer(SlaEngine(policies), grace) if policies else None
-    if thresholds is None and policies is not None:
-        thresholds = policies.gaps
-    gaps = EventSequencer(AssigneeGapDetector(thresholds), grace)
-    churn_detector = ChurnDetector(policies.churn if policies else None)
-    churn = EventSequencer(churn_detector, grace)
+    policies = policies or PolicySet(())
+    if thresholds is not None:
+        policies = replace(policies, gaps=thresholds)
+    shard = DetectorShard(policies)
 
-    def emit_sla(records: list[SlaRecord]) -> None:
-        summary.sla_records += len(records)
-        for record in records:
+    def emit_records(records: ShardRecords) -> None:
+        summary.sla_records += len(records.sla)
+        summary.gap_records += len(records.gaps)
+        summary.churn_records += len(records.churn)
+        for record in records.sla:
             emit(record.as_json())
-        emit_churn(churn_detector.absorb(records, clock.now()))
-
-    def emit_churn(records: list[ChurnRecord]) -> None:
-        summary.churn_records += len(records)
-        for record in records:
-            emit(record.as_json())
-
-    def emit_gaps(records: list[GapRecord]) -> None:
-        summary.gap_records += len(records)
-        for record in records:
-            emit(record.as_json())
+        for gap in records.gaps:
+            emit(gap.as_json())
+        for signal in records.churn:
+            emit(signal.as_json())
 
     for number, line in enumerate(lines, start=1):
         if not line.strip():
@@ -96,20 +85,13 @@ def replay(
         admitted = intake.admit(parse_json_event(line), SourcePosition(source, 0, number))
         if isinstance(admitted, Event):
             summary.accepted += 1
-            watermark = clock.observe(admitted.occurred_at)
-            if sequencer is not None:
-                emit_sla(sequencer.offer(admitted, watermark))
-            emit_gaps(gaps.offer(admitted, watermark))
-            emit_churn(churn.offer(admitted, watermark))
+            emit_records(shard.offer(admitted, clock.observe(admitted.occurred_at)))
         elif isinstance(admitted, Duplicate):
             summary.duplicates += 1
         else:
             summary.rejected[admitted.reason.value] += 1
             emit(_rejection_record(admitted, number))
-    if sequencer is not None:
-        emit_sla(sequencer.advance(clock.now() + grace))
-    emit_gaps(gaps.advance(clock.now() + grace))
-    emit_churn(churn.advance(clock.now() + grace))
+    emit_records(shard.advance(clock.now() + policies.grace_ms))
     return summary
 
 

@@ -23,6 +23,10 @@ class Detector(Protocol[R]):
 
     def fire_until(self, upto: int, now: int) -> list[R]: ...
 
+    def next_deadline(self) -> int | None:
+        """The earliest scheduled instant, or ``None``; may be early, never late."""
+        ...
+
 
 class EventSequencer(Generic[R]):
     def __init__(self, engine: Detector[R], grace_ms: int) -> None:
@@ -50,6 +54,15 @@ class EventSequencer(Generic[R]):
         records += self.engine.fire_until(horizon, watermark)
         self.applied_until = max(self.applied_until, horizon)
         return records
+
+    def next_due(self) -> int | None:
+        """The wall-clock instant at which ``advance`` next has work: a held event to apply
+        or a deadline to fire, each ``grace`` after its event time."""
+        candidates = [self.engine.next_deadline()]
+        if self._held:
+            candidates.append(self._held[0][0])
+        earliest = min((c for c in candidates if c is not None), default=None)
+        return None if earliest is None else earliest + self.grace_ms
 
     @property
     def held(self) -> int:

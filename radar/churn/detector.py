@@ -357,6 +357,9 @@ class ChurnDetector:
             self._schedule(profile)
         return records
 
+    def next_deadline(self) -> int | None:
+        return self._deadlines[0][0] if self._deadlines else None
+
     def levels(self) -> dict[ChurnLevel, int]:
         counts = dict.fromkeys(ChurnLevel, 0)
         for profile in self.customers.values():

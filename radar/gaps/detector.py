@@ -250,6 +250,9 @@ class AssigneeGapDetector:
             records += self._open(work, GapKind.UNASSIGNED_TOO_LONG, due, now, None)
         return records
 
+    def next_deadline(self) -> int | None:
+        return self._deadlines[0][0] if self._deadlines else None
+
     # -- records -----------------------------------------------------------------------
 
     def _open(

@@ -114,6 +114,9 @@ class SlaEngine:
             self._settle(interaction)
         return records
 
+    def next_deadline(self) -> int | None:
+        return self._deadlines[0][0] if self._deadlines else None
+
     def _settle(self, interaction: InteractionSla) -> None:
         """Re-index and re-schedule an interaction after it changed."""
         iid = interaction.interaction_id
