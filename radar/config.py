@@ -89,10 +89,18 @@ SETTINGS: Final[dict[str, Setting]] = {
     "policies_file": Setting(
         "RADAR_POLICIES", "config/policies.yaml", "SLA policies (YAML); empty = no SLA engine"
     ),
-    "sla_rebuild_hours": Setting(
-        "RADAR_SLA_REBUILD_HOURS",
+    "state_retention_hours": Setting(
+        "RADAR_STATE_RETENTION_HOURS",
         72.0,
-        "on start, the SLA engine replays this much history",
+        "events the detectors' journal keeps; older state is forgotten",
+    ),
+    "table_store": Setting(
+        "RADAR_TABLE_STORE",
+        "memory",
+        "store of the detectors' Faust table: memory, or rocksdb (rocksdict, on disk)",
+    ),
+    "detector_tick_seconds": Setting(
+        "RADAR_DETECTOR_TICK_SECONDS", 1.0, "how often each worker looks for due deadlines"
     ),
     "cache_dir": Setting(
         "RADAR_CACHE_DIR", "~/.cache/contact-radar", "where infra/kafka/fetch puts Kafka's jars"
@@ -134,7 +142,9 @@ class Settings:
     simulate_rate: float
     simulate_seed: int
     policies_file: str
-    sla_rebuild_hours: float
+    state_retention_hours: float
+    table_store: str
+    detector_tick_seconds: float
     cache_dir: Path
     log_level: str
 

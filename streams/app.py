@@ -1,8 +1,10 @@
-"""The Faust app: one ingest agent over the four input topics, batched with ``take_events``.
+"""The Faust app: the detection agent, its journal table and deadline timer, and (with
+``RADAR_INGEST_ENGINE=agent``) an ingest agent over the four input topics.
 
-Faust is used for what it does reliably (consumer groups, rebalancing, acking and committing);
-the work of each batch happens in ``Ingestor``. An event is acknowledged only after its batch
-was written, so offsets are committed only for durably stored input.
+Faust is used for what it does reliably (consumer groups, rebalancing, acking and committing,
+tables restored from changelogs); the work of each batch happens in ``Ingestor`` and
+``PartitionedDetection``. An event is acknowledged only after its batch was handled, so
+offsets are committed only for durably stored input.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import asyncio
 import logging
 import os
 import ssl
+from collections import defaultdict
 from collections.abc import Sequence
 from typing import Any, cast
 
@@ -23,15 +26,19 @@ from schemas.codec import EventCodec
 from sinks.metrics import PipelineMetrics
 from sinks.writer import SinkUnavailable, SinkWriter
 from streams.dead_letter import DeadLetter
+from streams.detection import PartitionedDetection
 from streams.ingest import Ingestor, InputMessage, OnStored
+from streams.journal import JOURNAL_TABLE, DetectorJournal, decode_event
 from streams.publisher import Headers
-from streams.topics import INPUT_TOPICS, Topic, topic_names
+from streams.topics import INPUT_TOPICS, Topic, detection_topic, topic_names
 
 log = logging.getLogger(__name__)
 
 # Exit status when a batch could not be stored before shutdown: the process ends without
 # committing, so the batch is read again by the next worker.
 EXIT_UNSTORED_BATCH = 75
+_COMMAND = "radar.command"
+_TICK = b"tick"
 
 
 def _credentials(settings: Settings) -> Any:
@@ -138,3 +145,73 @@ def _record_lag(app: faust.App, messages: Sequence[InputMessage], metrics: Pipel
         highwater = app.consumer.highwater(faust.types.TP(topic, partition))
         if highwater is not None:
             metrics.consumer_lag.labels(topic, str(partition)).set(max(0, highwater - offset - 1))
+
+
+def create_journal(app: faust.App, settings: Settings) -> DetectorJournal:
+    store, options = "memory://", None
+    if settings.table_store == "rocksdb":
+        store, options = "rocksdb://", {"driver": "rocksdict"}
+    elif settings.table_store != "memory":
+        raise ValueError(f"RADAR_TABLE_STORE: {settings.table_store!r} is not memory or rocksdb")
+    table = app.Table(
+        JOURNAL_TABLE,
+        partitions=settings.topic_partitions,
+        key_type=bytes,
+        value_type=bytes,
+        store=store,
+        options=options,
+    )
+    return DetectorJournal(table)
+
+
+def install_detection_agent(
+    app: faust.App, settings: Settings, detection: PartitionedDetection
+) -> None:
+    """The agent owning the detectors' state, and the per-worker timer asking it to tick."""
+    name = detection_topic(settings)
+    source = app.topic(name, key_type=bytes, value_type=bytes, partitions=settings.topic_partitions)
+
+    @app.agent(source, name="detect", concurrency=1)
+    async def detect(stream: faust.StreamT[bytes]) -> None:
+        events_of = cast(faust.Stream[bytes], stream)
+        async for batch in events_of.take_events(
+            settings.sink_batch_size, within=min(0.2, settings.sink_batch_seconds)
+        ):
+            by_partition: defaultdict[int, list[faust.EventT[bytes]]] = defaultdict(list)
+            for event in batch:
+                by_partition[event.message.partition].append(event)
+            for partition, events in by_partition.items():
+                # a RocksDB table writes to the partition of the stream's current event
+                events_of._set_current_event(events[-1])
+                await _detect(detection, partition, events)
+
+    @app.timer(settings.detector_tick_seconds)  # type: ignore[untyped-decorator]
+    async def find_due_deadlines() -> None:
+        owned = [tp.partition for tp in app.assignor.assigned_actives() if tp.topic == name]
+        for partition in detection.due(owned):
+            await source.send(value=b"", partition=partition, headers=[(_COMMAND, _TICK)])
+        detection.gauge()
+
+    @app.on_partitions_revoked.connect  # type: ignore[arg-type]
+    async def forget_revoked(_app: faust.App, revoked: set[faust.types.TP], **_: Any) -> None:
+        detection.revoke(tp.partition for tp in revoked if tp.topic == name)
+
+
+async def _detect(
+    detection: PartitionedDetection, partition: int, events: Sequence[faust.EventT[bytes]]
+) -> None:
+    decoded = []
+    tick = False
+    for event in events:
+        message = event.message
+        if dict(_headers(message.headers)).get(_COMMAND) == _TICK:
+            tick = True
+            continue
+        try:
+            decoded.append(decode_event(message.value or b""))
+        except ValueError as exc:  # not written by this app's feed; nothing to detect on
+            log.error("detection topic, partition %d offset %d: %s", partition, message.offset, exc)
+    if decoded:
+        await detection.on_events(partition, decoded)
+    if tick:
+        await detection.on_tick(partition)

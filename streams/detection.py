@@ -1,147 +1,160 @@
-"""The detectors inside the worker: fed each stored batch, ticked every second.
+"""The detectors inside the worker: one ``DetectorShard`` per owned detection partition.
 
-Each detector (the SLA engine, the missing-assignee detector) runs behind its own sequencer
-and writes to its own table and topic through an ``Output``. State is event-sourced from
-ClickHouse rather than kept in Faust tables: the SLA rules cross interactions (a callback
-links two calls, a chase links a call to a ticket, both by customer), so the state cannot be
-partitioned by ``interaction_id`` alone. On its first call the stage rebuilds every detector
-from the valid events of the last ``rebuild_hours`` in ``events``, advances it to the wall
-clock (deadlines that passed while the worker was down fire now), and emits only records whose
-ids are not yet in the output's table: a restart neither repeats nor misses a record.
-Records are stored, then published.
+Stored events reach the detection topic keyed by customer (``radar/routing.py``); the
+detection agent feeds each partition's events to that partition's shard and journals them
+(``streams/journal.py``). A per-worker timer asks for a tick on each owned partition whose
+shard has something due, through the detection topic itself, so the tick is handled by the
+agent that owns the state, in order with the partition's events.
+
+A shard is built the first time its partition is seen after an assignment: its journal is
+replayed on event time, advanced to the wall clock (deadlines that passed while nobody owned
+the partition fire now), and only records whose ids are not yet in the output's table are
+emitted, so a restart or rebalance neither repeats nor misses a record. Records are stored,
+then published.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
 from radar.clock import EventTimeClock, WallClock
-from radar.dedup import DedupWindow, Seen, SourcePosition
 from radar.events import Event
-from radar.sequencer import EventSequencer
+from radar.policies import PolicySet
+from radar.shard import DetectorShard, ShardRecords
 from schemas.codec import CONTENT_TYPE_HEADER, PayloadFormat
 from sinks.writer import SinkWriter
+from streams.journal import DetectorJournal
 from streams.publisher import KafkaPublisher, OutboundMessage
 
 log = logging.getLogger(__name__)
-_APPLIED = SourcePosition("detectors", 0, 0)
+_TICK_RETRY_MS = 10_000
 _AVRO = [(CONTENT_TYPE_HEADER, PayloadFormat.AVRO.content_type.encode())]
 
 
-class DetectorRecord(Protocol):
-    @property
-    def id(self) -> str: ...
-
-    @property
-    def interaction_id(self) -> str: ...
-
-
 @dataclass
-class Output:
+class DetectorSink:
     """Where one detector's records go, and how they are counted."""
 
     name: str
-    sequencer: EventSequencer[Any]
+    records: Callable[[ShardRecords], Sequence[Any]]  # this detector's part of a shard's output
     table: str
     insert: Callable[[Sequence[Any]], None]  # a ClickHouseStore method
     publish: KafkaPublisher
     encode: Callable[[Any], bytes]
     count: Callable[[Sequence[Any]], None]
-    gauge: Callable[[], None]
-    # records of the outputs before this one, turned into this one's (churn reads SLA records)
-    absorb: Callable[[list[Any], int], list[Any]] | None = None
+    gauge: Callable[[Iterable[DetectorShard]], None]
 
 
-class DetectionStage:
+class PartitionedDetection:
     def __init__(
         self,
+        policies: PolicySet,
+        journal: DetectorJournal,
+        sinks: Sequence[DetectorSink],
         writer: SinkWriter,
-        outputs: Sequence[Output],
-        rebuild_hours: float = 72.0,
+        retention_hours: float = 72.0,
         clock: WallClock | None = None,
-        applied_capacity: int = 1_000_000,
     ) -> None:
-        self.outputs = list(outputs)
+        self.policies = policies
+        self.shards: dict[int, DetectorShard] = {}
+        self._journal = journal
+        self._sinks = list(sinks)
         self._writer = writer
-        self._rebuild_hours = rebuild_hours
+        self._retention_ms = int(retention_hours * 3_600_000)
         self._clock = clock or WallClock()
-        self._applied = DedupWindow(applied_capacity)  # a redelivered event applies once
-        self._rebuilt = False
-        self._lock = asyncio.Lock()
+        self._ticks_sent: dict[int, int] = {}  # partition -> when its pending tick was asked
 
-    async def on_events(self, events: Sequence[Event]) -> None:
-        async with self._lock:
-            await self._ensure_rebuilt()
-            fresh = [e for e in events if self._applied.observe(e.event_id, _APPLIED) is Seen.NEW]
-            now = self._clock.now()
-            upstream: list[Any] = []
-            for output in self.outputs:
-                records: list[Any] = []
-                for event in fresh:
-                    records += output.sequencer.offer(event, now)
-                records += self._absorbed(output, upstream, now)
-                await self._emit(output, records)
-                upstream += records
-
-    async def tick(self) -> None:
-        async with self._lock:
-            await self._ensure_rebuilt()
-            now = self._clock.now()
-            upstream: list[Any] = []
-            for output in self.outputs:
-                records = output.sequencer.advance(now)
-                records += self._absorbed(output, upstream, now)
-                await self._emit(output, records)
-                upstream += records
-                output.gauge()
-
-    async def _ensure_rebuilt(self) -> None:
-        if self._rebuilt:
-            return
-        since = self._clock.now() - int(self._rebuild_hours * 3_600_000)
-        store = self._writer.store
-        events = await self._writer.call(store.events_since, since)
+    async def on_events(self, partition: int, events: Sequence[Event]) -> None:
+        shard = await self._shard(partition)
+        now = self._clock.now()
+        records = ShardRecords()
         for event in events:
-            self._applied.remember(event.event_id, _APPLIED)
-        upstream: list[Any] = []
-        for output in self.outputs:
-            replay_clock = EventTimeClock()
-            records: list[Any] = []
-            for event in events:
-                records += output.sequencer.offer(event, replay_clock.observe(event.occurred_at))
-            records += output.sequencer.advance(self._clock.now())
-            records += self._absorbed(output, upstream, self._clock.now())
-            upstream += records
+            if self._journal.holds(partition, event):  # redelivered, or a duplicate upstream
+                continue
+            await self._journal.append(partition, event)
+            records.extend(shard.offer(event, now))
+        await self._journal.flush()
+        await self._emit(records)
+
+    async def on_tick(self, partition: int) -> None:
+        self._ticks_sent.pop(partition, None)
+        shard = await self._shard(partition)
+        now = self._clock.now()
+        await self._emit(shard.advance(now))
+        await self._journal.expire(partition, now - self._retention_ms)
+        await self._journal.flush()
+
+    def due(self, owned: Iterable[int]) -> list[int]:
+        """Owned partitions that need a tick: a shard not built yet, or something due."""
+        now = self._clock.now()
+        wanted = []
+        for partition in owned:
+            if now - self._ticks_sent.get(partition, -_TICK_RETRY_MS) < _TICK_RETRY_MS:
+                continue  # asked already; the agent may be busy with a backlog
+            shard = self.shards.get(partition)
+            next_due = shard.next_due() if shard is not None else now
+            if next_due is not None and next_due <= now:
+                wanted.append(partition)
+                self._ticks_sent[partition] = now
+        return wanted
+
+    def revoke(self, partitions: Iterable[int]) -> None:
+        for partition in partitions:
+            if self.shards.pop(partition, None) is not None:
+                log.info("detection partition %d revoked", partition)
+            self._journal.forget(partition)
+            self._ticks_sent.pop(partition, None)
+
+    def gauge(self) -> None:
+        for sink in self._sinks:
+            sink.gauge(self.shards.values())
+
+    async def _shard(self, partition: int) -> DetectorShard:
+        shard = self.shards.get(partition)
+        if shard is not None:
+            return shard
+        shard = DetectorShard(self.policies)
+        events = self._journal.events(partition)
+        replay_clock = EventTimeClock()
+        records = ShardRecords()
+        for event in events:
+            records.extend(shard.offer(event, replay_clock.observe(event.occurred_at)))
+        records.extend(shard.advance(self._clock.now()))
+        self.shards[partition] = shard
+        emitted = 0
+        for sink in self._sinks:
+            produced = sink.records(records)
             known = await self._writer.call(
-                store.existing_ids, output.table, [r.id for r in records]
+                self._writer.store.existing_ids, sink.table, [r.id for r in produced]
             )
-            missing = [r for r in records if r.id not in known]
-            log.info(
-                "%s rebuilt from %d events: %d records, %d not yet emitted",
-                output.name,
-                len(events),
-                len(records),
-                len(missing),
-            )
-            await self._emit(output, missing)
-        self._rebuilt = True
+            missing = [r for r in produced if r.id not in known]
+            emitted += len(missing)
+            await self._emit_to(sink, missing)
+        log.info(
+            "detection partition %d rebuilt from %d journal entries: %d records, %d not yet"
+            " emitted",
+            partition,
+            len(events),
+            len(records),
+            emitted,
+        )
+        return shard
 
-    @staticmethod
-    def _absorbed(output: Output, upstream: list[Any], now: int) -> list[Any]:
-        return output.absorb(upstream, now) if output.absorb is not None and upstream else []
+    async def _emit(self, records: ShardRecords) -> None:
+        for sink in self._sinks:
+            await self._emit_to(sink, sink.records(records))
 
-    async def _emit(self, output: Output, records: Sequence[DetectorRecord]) -> None:
+    async def _emit_to(self, sink: DetectorSink, records: Sequence[Any]) -> None:
         if not records:
             return
-        await self._writer.write(output.table, output.insert, records)
-        await output.publish(
+        await self._writer.write(sink.table, sink.insert, records)
+        await sink.publish(
             [
-                OutboundMessage(r.interaction_id.encode(), output.encode(r), list(_AVRO))
+                OutboundMessage(r.interaction_id.encode(), sink.encode(r), list(_AVRO))
                 for r in records
             ]
         )
-        output.count(records)
+        sink.count(records)

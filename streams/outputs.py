@@ -1,30 +1,23 @@
-"""The worker's detector outputs: table, topic, codec and metrics of each detector."""
+"""The worker's detector sinks: table, topic, codec and metrics of each detector."""
 
 from __future__ import annotations
 
 import time
 from collections import Counter
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Iterable, Sequence
 
-from radar.churn.detector import ChurnDetector, ChurnRecord, ChurnSettings
-from radar.gaps.detector import AssigneeGapDetector, GapRecord, GapThresholds
-from radar.policies import PolicySet
-from radar.sequencer import EventSequencer
-from radar.sla.engine import SlaEngine
+from radar.churn.detector import ChurnLevel, ChurnRecord
+from radar.gaps.detector import GapRecord
+from radar.shard import DetectorShard
 from radar.sla.records import SlaKind, SlaRecord
 from schemas.outputs import AssigneeGapCodec, ChurnSignalCodec, SlaEventCodec
 from sinks.clickhouse import ClickHouseStore
 from sinks.metrics import ChurnMetrics, GapMetrics, SlaMetrics
-from streams.detection import Output
+from streams.detection import DetectorSink
 from streams.publisher import KafkaPublisher
 
 
-def sla_output(
-    policies: PolicySet, store: ClickHouseStore, publish: KafkaPublisher, metrics: SlaMetrics
-) -> Output:
-    engine = SlaEngine(policies)
-
+def sla_sink(store: ClickHouseStore, publish: KafkaPublisher, metrics: SlaMetrics) -> DetectorSink:
     def count(records: Sequence[SlaRecord]) -> None:
         now = time.time()
         labels = Counter((r.channel, r.metric, r.kind.value, r.queue or "") for r in records)
@@ -34,18 +27,20 @@ def sla_output(
             if record.kind is SlaKind.BREACH and record.due_at is not None:
                 metrics.detection_latency.observe(max(0.0, now - record.due_at / 1000))
 
-    def gauge() -> None:
+    def gauge(shards: Iterable[DetectorShard]) -> None:
         running: Counter[str] = Counter()
         at_risk: Counter[str] = Counter()
         breached: Counter[str] = Counter()
-        for interaction in engine.interactions.values():
-            queue = interaction.queue or ""
-            for timer in interaction.timers.values():
-                running[queue] += 1
-                if timer.breach_id is not None:
-                    breached[queue] += 1
-                elif timer.fired_warnings:
-                    at_risk[queue] += 1
+        for shard in shards:
+            engine = shard.sla_engine
+            for interaction in engine.interactions.values() if engine else ():
+                queue = interaction.queue or ""
+                for timer in interaction.timers.values():
+                    running[queue] += 1
+                    if timer.breach_id is not None:
+                        breached[queue] += 1
+                    elif timer.fired_warnings:
+                        at_risk[queue] += 1
         for metric, counts in (
             (metrics.running, running),
             (metrics.at_risk, at_risk),
@@ -55,9 +50,9 @@ def sla_output(
             for queue, n in counts.items():
                 metric.labels(queue).set(n)
 
-    return Output(
+    return DetectorSink(
         "SLA engine",
-        EventSequencer(engine, policies.grace_ms),
+        lambda records: records.sla,
         "sla_events",
         store.insert_sla_records,
         publish,
@@ -67,60 +62,47 @@ def sla_output(
     )
 
 
-def churn_output(
-    settings: ChurnSettings,
-    grace_ms: int,
-    store: ClickHouseStore,
-    publish: KafkaPublisher,
-    metrics: ChurnMetrics,
-) -> Output:
-    detector = ChurnDetector(settings)
-
-    def absorb(records: list[Any], now: int) -> list[ChurnRecord]:
-        return detector.absorb([r for r in records if isinstance(r, SlaRecord)], now)
-
+def churn_sink(
+    store: ClickHouseStore, publish: KafkaPublisher, metrics: ChurnMetrics
+) -> DetectorSink:
     def count(records: Sequence[ChurnRecord]) -> None:
         for record in records:
             metrics.transitions.labels(record.previous_level.value, record.level.value).inc()
 
-    def gauge() -> None:
-        for level, n in detector.levels().items():
+    def gauge(shards: Iterable[DetectorShard]) -> None:
+        totals = dict.fromkeys(ChurnLevel, 0)
+        for shard in shards:
+            for level, n in shard.churn_detector.levels().items():
+                totals[level] += n
+        for level, n in totals.items():
             metrics.customers.labels(level.value).set(n)
 
-    return Output(
+    return DetectorSink(
         "churn detector",
-        EventSequencer(detector, grace_ms),
+        lambda records: records.churn,
         "churn_signals",
         store.insert_churn_records,
         publish,
         ChurnSignalCodec().encode_record,
         count,
         gauge,
-        absorb,
     )
 
 
-def gap_output(
-    thresholds: GapThresholds,
-    grace_ms: int,
-    store: ClickHouseStore,
-    publish: KafkaPublisher,
-    metrics: GapMetrics,
-) -> Output:
-    detector = AssigneeGapDetector(thresholds)
-
+def gap_sink(store: ClickHouseStore, publish: KafkaPublisher, metrics: GapMetrics) -> DetectorSink:
     def count(records: Sequence[GapRecord]) -> None:
         for (kind, state), n in Counter((r.kind.value, r.state.value) for r in records).items():
             metrics.transitions.labels(kind, state).inc(n)
 
-    def gauge() -> None:
+    def gauge(shards: Iterable[DetectorShard]) -> None:
         metrics.open.clear()
-        for (kind, queue), n in Counter(detector.open_gaps()).items():
+        open_gaps = Counter(g for shard in shards for g in shard.gap_detector.open_gaps())
+        for (kind, queue), n in open_gaps.items():
             metrics.open.labels(kind.value, queue or "").set(n)
 
-    return Output(
+    return DetectorSink(
         "missing-assignee detector",
-        EventSequencer(detector, grace_ms),
+        lambda records: records.gaps,
         "assignee_gaps",
         store.insert_gap_records,
         publish,

@@ -12,6 +12,7 @@ from typing import Any
 
 from radar.config import Settings
 
+_BY_KEY = -1  # librdkafka's RD_KAFKA_PARTITION_UA: let the partitioner choose
 Headers = list[tuple[str, str | bytes | None]]
 
 
@@ -20,6 +21,7 @@ class OutboundMessage:
     key: bytes | None
     value: bytes | None
     headers: Headers
+    partition: int | None = None  # None: by key
 
 
 class PublishFailed(RuntimeError):
@@ -39,6 +41,10 @@ class KafkaPublisher:
         self.topic = topic
         self._run = run
 
+    def partitions(self, timeout: float = 30.0) -> int:
+        metadata = self._producer.list_topics(self.topic, timeout=timeout)
+        return len(metadata.topics[self.topic].partitions)
+
     async def __call__(self, messages: Sequence[OutboundMessage]) -> None:
         if messages:
             await self._run(self._publish, messages)
@@ -57,6 +63,7 @@ class KafkaPublisher:
                         self.topic,
                         message.value,
                         message.key,
+                        _BY_KEY if message.partition is None else message.partition,
                         headers=message.headers,
                         on_delivery=delivered,
                     )

@@ -43,17 +43,39 @@ def topic_names(settings: Settings, topics: Iterable[Topic] = tuple(Topic)) -> d
     return {topic: settings.topic(topic.value) for topic in topics}
 
 
+def detection_topic(settings: Settings) -> str:
+    """Stored events keyed by customer, and the detectors' ticks; internal to the app."""
+    return f"{settings.app_id}-detection"
+
+
+def journal_changelog(settings: Settings, table: str) -> str:
+    """The changelog Faust expects for ``table`` (Faust itself declares no topics here)."""
+    return f"{settings.app_id}-{table}-changelog"
+
+
 def ensure_topics(settings: Settings, timeout: float = 30.0) -> list[str]:
-    """Create every missing topic with the configured partitions; returns those created."""
+    """Create every missing topic with the configured partitions, the app's internal ones
+    included; returns those created."""
     from confluent_kafka import KafkaError, KafkaException
     from confluent_kafka.admin import AdminClient
     from confluent_kafka.cimpl import NewTopic
 
     admin = AdminClient(settings.kafka_client_config())
+    from streams.journal import JOURNAL_TABLE
+
+    partitions, replication = settings.topic_partitions, settings.topic_replication
     wanted = [
-        NewTopic(name, settings.topic_partitions, settings.topic_replication)
-        for name in topic_names(settings).values()
+        NewTopic(name, partitions, replication)
+        for name in [*topic_names(settings).values(), detection_topic(settings)]
     ]
+    wanted.append(
+        NewTopic(
+            journal_changelog(settings, JOURNAL_TABLE),
+            partitions,
+            replication,
+            config={"cleanup.policy": "compact"},
+        )
+    )
     created = []
     for name, future in admin.create_topics(wanted, request_timeout=timeout).items():
         try:

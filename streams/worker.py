@@ -23,14 +23,15 @@ from schemas.registry import ConfluentSchemaRegistry, LocalSchemaRegistry, Schem
 from sinks.clickhouse import ClickHouseStore
 from sinks.metrics import ChurnMetrics, GapMetrics, PipelineMetrics, SlaMetrics
 from sinks.writer import SinkWriter
-from streams.app import create_app, install_ingest_agent
+from streams.app import create_app, create_journal, install_detection_agent, install_ingest_agent
 from streams.bulk_ingest import BulkIngest
-from streams.detection import DetectionStage
+from streams.detection import PartitionedDetection
 from streams.endpoint import RunFile, WorkerEndpoint
+from streams.feed import DetectionFeed
 from streams.ingest import Ingestor
-from streams.outputs import churn_output, gap_output, sla_output
+from streams.outputs import churn_sink, gap_sink, sla_sink
 from streams.publisher import KafkaPublisher
-from streams.topics import Topic, ensure_topics, topic_for, topic_names
+from streams.topics import Topic, detection_topic, ensure_topics, topic_for, topic_names
 
 log = logging.getLogger(__name__)
 
@@ -51,21 +52,6 @@ def schema_resolver(settings: Settings) -> SchemaResolver:
         {t: names[topic_for(t)] for t in EventType},
         auth=settings.schema_registry_auth or None,
     )
-
-
-class DetectorTicker(Service):
-    """Moves the detectors' clock every second, so deadlines fire without new events."""
-
-    def __init__(self, stage: DetectionStage, interval: float = 1.0) -> None:
-        super().__init__()
-        self._stage = stage
-        self._interval = interval
-
-    @Service.task
-    async def _tick(self) -> None:
-        while not self.should_stop:
-            await self.sleep(self._interval)
-            await self._stage.tick()
 
 
 def run_worker(settings: Settings) -> None:
@@ -95,18 +81,19 @@ def run_worker(settings: Settings) -> None:
     def publisher(topic: Topic) -> KafkaPublisher:
         return KafkaPublisher(settings, topic_names(settings)[topic], in_publish_thread)
 
-    gaps = publisher(Topic.ASSIGNEE_GAPS)
-    outputs = [gap_output(policies.gaps, policies.grace_ms, store, gaps, GapMetrics(REGISTRY))]
-    if policies.policies:  # RADAR_POLICIES empty: no SLA engine
-        sla_events = publisher(Topic.SLA_EVENTS)
-        outputs.append(sla_output(policies, store, sla_events, SlaMetrics(REGISTRY)))
-    churn = publisher(Topic.CHURN_SIGNALS)  # after the SLA engine: it reads breaches and chases
-    outputs.append(
-        churn_output(policies.churn, policies.grace_ms, store, churn, ChurnMetrics(REGISTRY))
+    sinks = [
+        sla_sink(store, publisher(Topic.SLA_EVENTS), SlaMetrics(REGISTRY)),
+        gap_sink(store, publisher(Topic.ASSIGNEE_GAPS), GapMetrics(REGISTRY)),
+        churn_sink(store, publisher(Topic.CHURN_SIGNALS), ChurnMetrics(REGISTRY)),
+    ]
+    detection = PartitionedDetection(
+        policies, create_journal(app, settings), sinks, writer, settings.state_retention_hours
     )
-    detection = DetectionStage(writer, outputs, settings.sla_rebuild_hours)
-    services: list[Service] = [DetectorTicker(detection)]
-    on_stored = detection.on_events
+    install_detection_agent(app, settings, detection)
+    on_stored = DetectionFeed(
+        KafkaPublisher(settings, detection_topic(settings), in_publish_thread)
+    )
+    services: list[Service] = []
     if settings.ingest_engine == IngestEngine.AGENT:
         install_ingest_agent(app, settings, codec, intake, writer, metrics, on_stored)
     else:

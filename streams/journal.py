@@ -1,0 +1,114 @@
+"""The detectors' state, event-sourced in a changelog-backed Faust table.
+
+Each partition of the detection topic has a journal: the events its shard applied (one
+entry per ``event_id``) and the latest status of each agent. After a partition is assigned,
+Faust restores its journal from the changelog and the shard is rebuilt by replaying it, so
+state follows partitions across restarts and rebalances. Entries older than the retention
+are dropped; so is whatever state they carried.
+
+``table[key] = value`` picks the changelog partition from the current stream event, which a
+``take_events`` batch does not set per event; the journal names the partition itself and
+waits for the changelog to acknowledge, so a committed offset implies a durable entry.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import heapq
+import json
+from collections import defaultdict
+from typing import Any
+
+from radar.events import Channel, Event, TimestampForm, event_to_record, parse_event
+
+JOURNAL_TABLE = "detector-journal"
+
+
+def journal_key(partition: int, event: Event) -> bytes:
+    """Agent events are broadcast to every partition, so their keys name the partition."""
+    if event.channel is Channel.AGENT:
+        return f"agent:{partition}:{event.agent_id}".encode()
+    return f"event:{event.event_id}".encode()
+
+
+def encode_event(event: Event) -> bytes:
+    return json.dumps(
+        event_to_record(event, TimestampForm.EPOCH_MILLIS), separators=(",", ":")
+    ).encode()
+
+
+def decode_event(data: bytes) -> Event:
+    event = parse_event(json.loads(data), TimestampForm.EPOCH_MILLIS)
+    if not isinstance(event, Event):  # written by this module from a valid event
+        raise ValueError(f"journal holds an invalid event: {event.detail}")
+    return event
+
+
+class DetectorJournal:
+    """``table`` is a Faust table of bytes to bytes; its changelog partitions match the
+    detection topic's."""
+
+    def __init__(self, table: Any) -> None:
+        self._table = table
+        self._expiry: defaultdict[int, list[tuple[int, bytes]]] = defaultdict(list)
+        self._pending: list[Any] = []
+
+    def holds(self, partition: int, event: Event) -> bool:
+        stored = self._table.data.get(journal_key(partition, event))
+        if stored is None:
+            return False
+        return event.channel is not Channel.AGENT or _unpack(stored)[1] == encode_event(event)
+
+    async def append(self, partition: int, event: Event) -> None:
+        key = journal_key(partition, event)
+        value = _pack(partition, encode_event(event))
+        self._table.data[key] = value
+        if event.channel is not Channel.AGENT:
+            heapq.heappush(self._expiry[partition], (event.occurred_at, key))
+        self._pending.append(
+            await self._table.changelog_topic.send(key=key, value=value, partition=partition)
+        )
+
+    async def flush(self) -> None:
+        """Wait until every entry appended so far is acknowledged by the changelog."""
+        pending, self._pending = self._pending, []
+        if pending:
+            await asyncio.gather(*pending)
+
+    def events(self, partition: int) -> list[Event]:
+        """The partition's journal in the order the shard applies it."""
+        events = []
+        expiry = self._expiry[partition] = []
+        for key, value in self._table.data.items():
+            owner, payload = _unpack(value)
+            if owner == partition:
+                event = decode_event(payload)
+                events.append(event)
+                if event.channel is not Channel.AGENT:
+                    expiry.append((event.occurred_at, key))
+        heapq.heapify(expiry)
+        return sorted(events, key=lambda e: (e.occurred_at, e.event_id))
+
+    async def expire(self, partition: int, before: int) -> int:
+        """Drop the partition's event entries older than ``before``; returns how many."""
+        expiry = self._expiry[partition]
+        dropped = 0
+        while expiry and expiry[0][0] < before:
+            _, key = heapq.heappop(expiry)
+            self._table.data.pop(key, None)
+            self._pending.append(
+                await self._table.changelog_topic.send(key=key, value=None, partition=partition)
+            )
+            dropped += 1
+        return dropped
+
+    def forget(self, partition: int) -> None:
+        self._expiry.pop(partition, None)
+
+
+def _pack(partition: int, payload: bytes) -> bytes:
+    return partition.to_bytes(4, "big") + payload
+
+
+def _unpack(value: bytes) -> tuple[int, bytes]:
+    return int.from_bytes(value[:4], "big"), value[4:]
