@@ -96,7 +96,7 @@ SETTINGS: Final[dict[str, Setting]] = {
     ),
     "table_store": Setting(
         "RADAR_TABLE_STORE",
-        "memory",
+        "rocksdb",
         "store of the detectors' Faust table: memory, or rocksdb (rocksdict, on disk)",
     ),
     "detector_tick_seconds": Setting(

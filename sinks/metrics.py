@@ -135,3 +135,29 @@ class ChurnMetrics:
             ["level"],
             registry=registry,
         )
+
+
+class DetectorStateMetrics:
+    """Where the detectors' state lives: which partitions this worker owns, how it was rebuilt."""
+
+    def __init__(self, registry: CollectorRegistry = REGISTRY) -> None:
+        self.partitions = Gauge(
+            "radar_detector_partitions",
+            "Detection partitions whose shard this worker holds.",
+            registry=registry,
+        )
+        self.rebuilds = Counter(
+            "radar_detector_rebuilds_total",
+            "Shards rebuilt from their journal after a partition was assigned.",
+            registry=registry,
+        )
+        self.replayed = Counter(
+            "radar_detector_journal_replayed_total",
+            "Journal entries replayed into rebuilt shards.",
+            registry=registry,
+        )
+        self.expired = Counter(
+            "radar_detector_journal_expired_total",
+            "Journal entries dropped after the retention period.",
+            registry=registry,
+        )

@@ -64,6 +64,7 @@ def create_app(settings: Settings) -> faust.App:
         value_serializer="raw",
         web_enabled=False,
         datadir=str(settings.data_dir / "faust"),
+        store=_table_store(settings),
         topic_partitions=settings.topic_partitions,
         topic_replication_factor=settings.topic_replication,
         topic_allow_declare=False,
@@ -147,19 +148,20 @@ def _record_lag(app: faust.App, messages: Sequence[InputMessage], metrics: Pipel
             metrics.consumer_lag.labels(topic, str(partition)).set(max(0, highwater - offset - 1))
 
 
-def create_journal(app: faust.App, settings: Settings) -> DetectorJournal:
-    store, options = "memory://", None
-    if settings.table_store == "rocksdb":
-        store, options = "rocksdb://", {"driver": "rocksdict"}
-    elif settings.table_store != "memory":
+def _table_store(settings: Settings) -> str:
+    if settings.table_store not in ("memory", "rocksdb"):
         raise ValueError(f"RADAR_TABLE_STORE: {settings.table_store!r} is not memory or rocksdb")
+    # a table-level URL without a host ("rocksdb://") is falsy to Faust: set it on the app
+    return f"{settings.table_store}://"
+
+
+def create_journal(app: faust.App, settings: Settings) -> DetectorJournal:
     table = app.Table(
         JOURNAL_TABLE,
         partitions=settings.topic_partitions,
         key_type=bytes,
         value_type=bytes,
-        store=store,
-        options=options,
+        options={"driver": "rocksdict"} if settings.table_store == "rocksdb" else None,
     )
     return DetectorJournal(table)
 

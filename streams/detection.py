@@ -25,6 +25,7 @@ from radar.events import Event
 from radar.policies import PolicySet
 from radar.shard import DetectorShard, ShardRecords
 from schemas.codec import CONTENT_TYPE_HEADER, PayloadFormat
+from sinks.metrics import DetectorStateMetrics
 from sinks.writer import SinkWriter
 from streams.journal import DetectorJournal
 from streams.publisher import KafkaPublisher, OutboundMessage
@@ -55,9 +56,11 @@ class PartitionedDetection:
         journal: DetectorJournal,
         sinks: Sequence[DetectorSink],
         writer: SinkWriter,
+        metrics: DetectorStateMetrics,
         retention_hours: float = 72.0,
         clock: WallClock | None = None,
     ) -> None:
+        self.metrics = metrics
         self.policies = policies
         self.shards: dict[int, DetectorShard] = {}
         self._journal = journal
@@ -84,7 +87,7 @@ class PartitionedDetection:
         shard = await self._shard(partition)
         now = self._clock.now()
         await self._emit(shard.advance(now))
-        await self._journal.expire(partition, now - self._retention_ms)
+        self.metrics.expired.inc(await self._journal.expire(partition, now - self._retention_ms))
         await self._journal.flush()
 
     def due(self, owned: Iterable[int]) -> list[int]:
@@ -109,6 +112,7 @@ class PartitionedDetection:
             self._ticks_sent.pop(partition, None)
 
     def gauge(self) -> None:
+        self.metrics.partitions.set(len(self.shards))
         for sink in self._sinks:
             sink.gauge(self.shards.values())
 
@@ -124,6 +128,8 @@ class PartitionedDetection:
             records.extend(shard.offer(event, replay_clock.observe(event.occurred_at)))
         records.extend(shard.advance(self._clock.now()))
         self.shards[partition] = shard
+        self.metrics.rebuilds.inc()
+        self.metrics.replayed.inc(len(events))
         emitted = 0
         for sink in self._sinks:
             produced = sink.records(records)

@@ -21,7 +21,13 @@ from radar.policies import PolicySet, load_policies
 from schemas.codec import EventCodec
 from schemas.registry import ConfluentSchemaRegistry, LocalSchemaRegistry, SchemaResolver
 from sinks.clickhouse import ClickHouseStore
-from sinks.metrics import ChurnMetrics, GapMetrics, PipelineMetrics, SlaMetrics
+from sinks.metrics import (
+    ChurnMetrics,
+    DetectorStateMetrics,
+    GapMetrics,
+    PipelineMetrics,
+    SlaMetrics,
+)
 from sinks.writer import SinkWriter
 from streams.app import create_app, create_journal, install_detection_agent, install_ingest_agent
 from streams.bulk_ingest import BulkIngest
@@ -87,7 +93,12 @@ def run_worker(settings: Settings) -> None:
         churn_sink(store, publisher(Topic.CHURN_SIGNALS), ChurnMetrics(REGISTRY)),
     ]
     detection = PartitionedDetection(
-        policies, create_journal(app, settings), sinks, writer, settings.state_retention_hours
+        policies,
+        create_journal(app, settings),
+        sinks,
+        writer,
+        DetectorStateMetrics(REGISTRY),
+        settings.state_retention_hours,
     )
     install_detection_agent(app, settings, detection)
     on_stored = DetectionFeed(

@@ -99,6 +99,9 @@ class WorkerProcess:
             time.sleep(0.2)
         raise AssertionError("worker did not start")
 
+    def log_tail(self, lines: int = 40) -> str:
+        return "\n".join(self._log.read_text(errors="replace").splitlines()[-lines:])
+
     def query(self, sql: str) -> QueryResult:
         assert self.run is not None
         return query_worker(self.run, sql)
