@@ -2,8 +2,10 @@
 
 1. The core alone: decode + validate + dedup in-process, no Kafka (the ceiling of one core).
 2. Baseline: a plain confluent-kafka consumer reading the same topics to their end.
-3. The worker (``radar worker``): decode + validate + dedup + ClickHouse write + SLA engine,
-   from its first event to its last, measured from its own counters; its peak memory.
+3. The worker (``radar worker``): ingest (decode + validate + dedup + ClickHouse write + feed
+   to the detection topic), then detection (the Faust agent, its journal and the detector
+   shards), each from its first event to its last, measured from its own counters; its peak
+   memory.
 4. The SLA engine alone, its memory per 100,000 open tickets, and live detection latency
    (probe calls with a 2 s answer target, never answered: due time -> breach record).
 Figures are printed, never asserted: machines differ, ratios travel.
@@ -18,6 +20,7 @@ import sys
 import tempfile
 import time
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
 
 from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
@@ -93,15 +96,57 @@ def bench_plain_consumer(settings: Settings, expected: int) -> float:
     return seen / elapsed
 
 
-def _events_processed(url: str) -> float:
+def _counted(url: str, names: tuple[str, ...], skip_agents: bool = False) -> float:
     with urllib.request.urlopen(f"{url}/metrics", timeout=5) as response:
         text = response.read().decode()
     total = 0.0
     for family in text_string_to_metric_families(text):
         for sample in family.samples:
-            if sample.name in ("radar_events_total", "radar_duplicate_events_total"):
+            if sample.name in names and not (skip_agents and sample.labels["channel"] == "agent"):
                 total += sample.value
     return total
+
+
+def _events_processed(url: str) -> float:
+    return _counted(url, ("radar_events_total", "radar_duplicate_events_total"))
+
+
+def _rate_until_settled(count: Callable[[], float], quiet: float = 5.0) -> float:
+    """Events/s from the first counted event to the last, once the count stopped moving.
+
+    (Redelivered input is counted again by ingest but applied once by the detectors, so the
+    two counts need not meet.)"""
+    first_at: float | None = None
+    first = last = 0.0
+    last_at = time.perf_counter()
+    while time.perf_counter() - last_at < quiet or first_at is None:
+        done, now = count(), time.perf_counter()
+        if done > 0 and first_at is None:
+            first_at, first = now, done
+        if done != last:
+            last, last_at = done, now
+        time.sleep(0.05)
+    return (last - first) / (last_at - first_at) if last_at > first_at else float("inf")
+
+
+def _contacts(url: str, metric: str) -> float:
+    """Events of calls, chats and tickets (agent events reach every detection partition)."""
+    return _counted(url, (metric,), skip_agents=True)
+
+
+def _rate_until(count: Callable[[], float], target: float) -> float:
+    """Events/s from the first counted event to ``target``."""
+    first_at: float | None = None
+    first = 0.0
+    while True:
+        done, now = count(), time.perf_counter()
+        if done > 0 and first_at is None:
+            first_at, first = now, done
+        if done >= target:
+            break
+        time.sleep(0.05)
+    assert first_at is not None
+    return (done - first) / (now - first_at) if now > first_at else float("inf")
 
 
 def _peak_rss_mib(pid: int) -> float:
@@ -113,7 +158,7 @@ def _peak_rss_mib(pid: int) -> float:
 
 def bench_worker(
     env: dict[str, str], data_dir: Path, expected: int, settings: Settings
-) -> tuple[float, float, list[float]]:
+) -> tuple[float, float, float, list[float]]:
     log = (data_dir / "worker.log").open("ab")
     process = subprocess.Popen(
         [sys.executable, "-m", "radar", "worker"],
@@ -128,19 +173,10 @@ def bench_worker(
                 raise SystemExit(f"worker exited; see {data_dir / 'worker.log'}")
             time.sleep(0.1)
             run = RunFile.read(data_dir)
-        first_at = None
-        while True:
-            done = _events_processed(run.url)
-            now = time.perf_counter()
-            if done > 0 and first_at is None:
-                first_at, first_done = now, done
-            if done >= expected:
-                break
-            time.sleep(0.05)
-        assert first_at is not None
-        rate = (done - first_done) / (now - first_at) if now > first_at else float("inf")
+        ingest_rate = _rate_until(lambda: _events_processed(run.url), expected)
+        detect_rate = _rate_until_settled(lambda: _contacts(run.url, "radar_detector_events_total"))
         latencies = sla.probe_detection_latency(sla.probe_producer(settings), data_dir)
-        return rate, _peak_rss_mib(process.pid), latencies
+        return ingest_rate, detect_rate, _peak_rss_mib(process.pid), latencies
     finally:
         process.terminate()
         process.wait(60)
@@ -192,7 +228,7 @@ def main() -> None:
                 sorted(events, key=lambda e: e.occurred_at), policies
             )
             sla_mib = sla.memory_per_open_tickets()
-            worker_rate, worker_rss, latencies = bench_worker(
+            worker_rate, detect_rate, worker_rss, latencies = bench_worker(
                 env, root / "data", len(events), settings
             )
         finally:
@@ -203,8 +239,10 @@ def main() -> None:
     print(f"{'produce (confluent-kafka, Avro)':<44}{produce_rate:>14,.0f} events/s")
     print(f"{'core alone: decode+validate+dedup':<44}{core_rate:>14,.0f} events/s")
     print(f"{'baseline: plain consumer, same topics':<44}{plain_rate:>14,.0f} events/s")
-    print(f"{'worker: + Faust + ClickHouse (chDB) write':<44}{worker_rate:>14,.0f} events/s")
+    print(f"{'worker: ingest (+ chDB write, feed)':<44}{worker_rate:>14,.0f} events/s")
     print(f"{'worker / plain consumer':<44}{worker_rate / plain_rate:>14.2f}")
+    label = "worker: detection (agent + journal + shards)"
+    print(f"{label:<44}{detect_rate:>14,.0f} events/s")
     print(f"{'worker peak memory (VmHWM)':<44}{worker_rss:>14,.0f} MiB")
     label = "SLA engine alone (sequencer + engine)"
     print(f"{label:<44}{sla_rate:>14,.0f} events/s ({sla_records:,} records)")

@@ -146,6 +146,12 @@ class DetectorStateMetrics:
             "Detection partitions whose shard this worker holds.",
             registry=registry,
         )
+        self.events = Counter(
+            "radar_detector_events_total",
+            "Events applied by the detectors (agent events once per partition).",
+            ["channel"],
+            registry=registry,
+        )
         self.rebuilds = Counter(
             "radar_detector_rebuilds_total",
             "Shards rebuilt from their journal after a partition was assigned.",

@@ -22,6 +22,7 @@ import faust
 from radar.config import Settings
 from radar.dedup import SourcePosition
 from radar.intake import Intake
+from radar.shard import ShardRecords
 from schemas.codec import EventCodec
 from sinks.metrics import PipelineMetrics
 from sinks.writer import SinkUnavailable, SinkWriter
@@ -29,7 +30,7 @@ from streams.dead_letter import DeadLetter
 from streams.detection import PartitionedDetection
 from streams.ingest import Ingestor, InputMessage, OnStored
 from streams.journal import JOURNAL_TABLE, DetectorJournal, decode_event
-from streams.publisher import Headers
+from streams.publisher import Headers, KafkaPublisher
 from streams.topics import INPUT_TOPICS, Topic, detection_topic, topic_names
 
 log = logging.getLogger(__name__)
@@ -155,7 +156,9 @@ def _table_store(settings: Settings) -> str:
     return f"{settings.table_store}://"
 
 
-def create_journal(app: faust.App, settings: Settings) -> DetectorJournal:
+def create_journal(
+    app: faust.App, settings: Settings, changelog: KafkaPublisher
+) -> DetectorJournal:
     table = app.Table(
         JOURNAL_TABLE,
         partitions=settings.topic_partitions,
@@ -163,7 +166,7 @@ def create_journal(app: faust.App, settings: Settings) -> DetectorJournal:
         value_type=bytes,
         options={"driver": "rocksdict"} if settings.table_store == "rocksdb" else None,
     )
-    return DetectorJournal(table)
+    return DetectorJournal(table, changelog)
 
 
 def install_detection_agent(
@@ -182,10 +185,12 @@ def install_detection_agent(
             by_partition: defaultdict[int, list[faust.EventT[bytes]]] = defaultdict(list)
             for event in batch:
                 by_partition[event.message.partition].append(event)
+            records = ShardRecords()
             for partition, events in by_partition.items():
                 # a RocksDB table writes to the partition of the stream's current event
                 events_of._set_current_event(events[-1])
-                await _detect(detection, partition, events)
+                records.extend(await _detect(detection, partition, events))
+            await detection.complete(records)
 
     @app.timer(settings.detector_tick_seconds)  # type: ignore[untyped-decorator]
     async def find_due_deadlines() -> None:
@@ -201,7 +206,7 @@ def install_detection_agent(
 
 async def _detect(
     detection: PartitionedDetection, partition: int, events: Sequence[faust.EventT[bytes]]
-) -> None:
+) -> ShardRecords:
     decoded = []
     tick = False
     for event in events:
@@ -213,7 +218,7 @@ async def _detect(
             decoded.append(decode_event(message.value or b""))
         except ValueError as exc:  # not written by this app's feed; nothing to detect on
             log.error("detection topic, partition %d offset %d: %s", partition, message.offset, exc)
-    if decoded:
-        await detection.on_events(partition, decoded)
+    records = await detection.apply(partition, decoded) if decoded else ShardRecords()
     if tick:
-        await detection.on_tick(partition)
+        records.extend(await detection.tick(partition))
+    return records

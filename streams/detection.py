@@ -70,25 +70,32 @@ class PartitionedDetection:
         self._clock = clock or WallClock()
         self._ticks_sent: dict[int, int] = {}  # partition -> when its pending tick was asked
 
-    async def on_events(self, partition: int, events: Sequence[Event]) -> None:
+    async def apply(self, partition: int, events: Sequence[Event]) -> ShardRecords:
+        """Journal and apply a partition's events; the records are emitted by ``complete``."""
         shard = await self._shard(partition)
         now = self._clock.now()
         records = ShardRecords()
         for event in events:
             if self._journal.holds(partition, event):  # redelivered, or a duplicate upstream
                 continue
-            await self._journal.append(partition, event)
+            self._journal.append(partition, event)
             records.extend(shard.offer(event, now))
-        await self._journal.flush()
-        await self._emit(records)
+            self.metrics.events.labels(event.channel.value).inc()
+        return records
 
-    async def on_tick(self, partition: int) -> None:
+    async def tick(self, partition: int) -> ShardRecords:
+        """Fire what is due in a partition's shard and drop its expired journal entries."""
         self._ticks_sent.pop(partition, None)
         shard = await self._shard(partition)
         now = self._clock.now()
-        await self._emit(shard.advance(now))
-        self.metrics.expired.inc(await self._journal.expire(partition, now - self._retention_ms))
+        self.metrics.expired.inc(self._journal.expire(partition, now - self._retention_ms))
+        return shard.advance(now)
+
+    async def complete(self, records: ShardRecords) -> None:
+        """Once the journal holds the batch: store and publish its records. One call per
+        batch of the agent, across partitions, so each sink is written once per batch."""
         await self._journal.flush()
+        await self._emit(records)
 
     def due(self, owned: Iterable[int]) -> list[int]:
         """Owned partitions that need a tick: a shard not built yet, or something due."""

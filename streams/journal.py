@@ -7,19 +7,24 @@ state follows partitions across restarts and rebalances. Entries older than the 
 are dropped; so is whatever state they carried.
 
 ``table[key] = value`` picks the changelog partition from the current stream event, which a
-``take_events`` batch does not set per event; the journal names the partition itself and
-waits for the changelog to acknowledge, so a committed offset implies a durable entry.
+``take_events`` batch does not set per event, and sends one message at a time. The journal
+instead writes the table's store and sends each batch's changelog entries at once with
+confluent-kafka, naming their partitions; ``flush`` waits for the acknowledgements (so a
+committed offset implies durable entries) and records the changelog offsets the store now
+holds, as Faust's own writes do, so a RocksDB store recovers only the changelog's tail.
 """
 
 from __future__ import annotations
 
-import asyncio
 import heapq
 import json
 from collections import defaultdict
 from typing import Any
 
+from faust.types import TP
+
 from radar.events import Channel, Event, TimestampForm, event_to_record, parse_event
+from streams.publisher import KafkaPublisher, OutboundMessage
 
 JOURNAL_TABLE = "detector-journal"
 
@@ -45,13 +50,14 @@ def decode_event(data: bytes) -> Event:
 
 
 class DetectorJournal:
-    """``table`` is a Faust table of bytes to bytes; its changelog partitions match the
-    detection topic's."""
+    """``table`` is a Faust table of bytes to bytes whose changelog partitions match the
+    detection topic's; ``changelog`` publishes to that changelog topic."""
 
-    def __init__(self, table: Any) -> None:
+    def __init__(self, table: Any, changelog: KafkaPublisher) -> None:
         self._table = table
+        self._changelog = changelog
         self._expiry: defaultdict[int, list[tuple[int, bytes]]] = defaultdict(list)
-        self._pending: list[Any] = []
+        self._pending: list[OutboundMessage] = []
 
     def holds(self, partition: int, event: Event) -> bool:
         stored = self._table.data.get(journal_key(partition, event))
@@ -59,21 +65,20 @@ class DetectorJournal:
             return False
         return event.channel is not Channel.AGENT or _unpack(stored)[1] == encode_event(event)
 
-    async def append(self, partition: int, event: Event) -> None:
+    def append(self, partition: int, event: Event) -> None:
         key = journal_key(partition, event)
         value = _pack(partition, encode_event(event))
         self._table.data[key] = value
         if event.channel is not Channel.AGENT:
             heapq.heappush(self._expiry[partition], (event.occurred_at, key))
-        self._pending.append(
-            await self._table.changelog_topic.send(key=key, value=value, partition=partition)
-        )
+        self._pending.append(OutboundMessage(key, value, [], partition))
 
     async def flush(self) -> None:
-        """Wait until every entry appended so far is acknowledged by the changelog."""
+        """Send the entries written since the last flush; wait for the changelog to hold them."""
         pending, self._pending = self._pending, []
-        if pending:
-            await asyncio.gather(*pending)
+        offsets = await self._changelog(pending)
+        for partition, offset in offsets.items():
+            self._table.data.set_persisted_offset(TP(self._changelog.topic, partition), offset)
 
     def events(self, partition: int) -> list[Event]:
         """The partition's journal in the order the shard applies it."""
@@ -89,16 +94,14 @@ class DetectorJournal:
         heapq.heapify(expiry)
         return sorted(events, key=lambda e: (e.occurred_at, e.event_id))
 
-    async def expire(self, partition: int, before: int) -> int:
+    def expire(self, partition: int, before: int) -> int:
         """Drop the partition's event entries older than ``before``; returns how many."""
         expiry = self._expiry[partition]
         dropped = 0
         while expiry and expiry[0][0] < before:
             _, key = heapq.heappop(expiry)
             self._table.data.pop(key, None)
-            self._pending.append(
-                await self._table.changelog_topic.send(key=key, value=None, partition=partition)
-            )
+            self._pending.append(OutboundMessage(key, None, [], partition))  # a tombstone
             dropped += 1
         return dropped
 

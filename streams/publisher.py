@@ -45,16 +45,24 @@ class KafkaPublisher:
         metadata = self._producer.list_topics(self.topic, timeout=timeout)
         return len(metadata.topics[self.topic].partitions)
 
-    async def __call__(self, messages: Sequence[OutboundMessage]) -> None:
-        if messages:
-            await self._run(self._publish, messages)
+    async def __call__(self, messages: Sequence[OutboundMessage]) -> dict[int, int]:
+        """Publish and wait for every acknowledgement; returns the last offset written to
+        each partition."""
+        if not messages:
+            return {}
+        offsets: dict[int, int] = await self._run(self._publish, messages)
+        return offsets
 
-    def _publish(self, messages: Sequence[OutboundMessage]) -> None:
+    def _publish(self, messages: Sequence[OutboundMessage]) -> dict[int, int]:
         failures: list[str] = []
+        offsets: dict[int, int] = {}
 
-        def delivered(error: object, _message: object) -> None:
+        def delivered(error: object, message: Any) -> None:
             if error is not None:
                 failures.append(str(error))
+            else:
+                partition = message.partition()
+                offsets[partition] = max(offsets.get(partition, -1), message.offset())
 
         for message in messages:
             while True:
@@ -73,3 +81,4 @@ class KafkaPublisher:
         remaining = self._producer.flush(30)
         if failures or remaining:
             raise PublishFailed(f"{self.topic}: {failures[:3]} ({remaining} not delivered)")
+        return offsets

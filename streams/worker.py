@@ -35,9 +35,17 @@ from streams.detection import PartitionedDetection
 from streams.endpoint import RunFile, WorkerEndpoint
 from streams.feed import DetectionFeed
 from streams.ingest import Ingestor
+from streams.journal import JOURNAL_TABLE
 from streams.outputs import churn_sink, gap_sink, sla_sink
 from streams.publisher import KafkaPublisher
-from streams.topics import Topic, detection_topic, ensure_topics, topic_for, topic_names
+from streams.topics import (
+    Topic,
+    detection_topic,
+    ensure_topics,
+    journal_changelog,
+    topic_for,
+    topic_names,
+)
 
 log = logging.getLogger(__name__)
 
@@ -94,7 +102,11 @@ def run_worker(settings: Settings) -> None:
     ]
     detection = PartitionedDetection(
         policies,
-        create_journal(app, settings),
+        create_journal(
+            app,
+            settings,
+            KafkaPublisher(settings, journal_changelog(settings, JOURNAL_TABLE), in_publish_thread),
+        ),
         sinks,
         writer,
         DetectorStateMetrics(REGISTRY),
