@@ -202,7 +202,7 @@ def main() -> None:
                 "RADAR_DATA_DIR": str(root / "data"),
                 "KAFKA_BOOTSTRAP_SERVERS": broker.bootstrap_servers,
                 "RADAR_HTTP_PORT": "0",
-                "RADAR_LOG_LEVEL": "WARNING",
+                "RADAR_LOG_LEVEL": os.environ.get("RADAR_LOG_LEVEL", "WARNING"),
                 "RADAR_SINK_BATCH_SIZE": str(args.batch),
                 "RADAR_POLICIES": str(sla.bench_policies(root)),
             }

@@ -99,6 +99,11 @@ SETTINGS: Final[dict[str, Setting]] = {
         "rocksdb",
         "store of the detectors' Faust table: memory, or rocksdb (rocksdict, on disk)",
     ),
+    "detector_batch_seconds": Setting(
+        "RADAR_DETECTOR_BATCH_SECONDS",
+        0.2,
+        "longest wait to fill a detection batch (adds to detection latency when idle)",
+    ),
     "detector_tick_seconds": Setting(
         "RADAR_DETECTOR_TICK_SECONDS", 1.0, "how often each worker looks for due deadlines"
     ),
@@ -144,6 +149,7 @@ class Settings:
     policies_file: str
     state_retention_hours: float
     table_store: str
+    detector_batch_seconds: float
     detector_tick_seconds: float
     cache_dir: Path
     log_level: str

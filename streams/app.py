@@ -13,6 +13,7 @@ import asyncio
 import logging
 import os
 import ssl
+import time
 from collections import defaultdict
 from collections.abc import Sequence
 from typing import Any, cast
@@ -180,8 +181,9 @@ def install_detection_agent(
     async def detect(stream: faust.StreamT[bytes]) -> None:
         events_of = cast(faust.Stream[bytes], stream)
         async for batch in events_of.take_events(
-            settings.sink_batch_size, within=min(0.2, settings.sink_batch_seconds)
+            settings.sink_batch_size, within=settings.detector_batch_seconds
         ):
+            started = time.perf_counter()
             by_partition: defaultdict[int, list[faust.EventT[bytes]]] = defaultdict(list)
             for event in batch:
                 by_partition[event.message.partition].append(event)
@@ -191,6 +193,7 @@ def install_detection_agent(
                 events_of._set_current_event(events[-1])
                 records.extend(await _detect(detection, partition, events))
             await detection.complete(records)
+            log.debug("detect batch %d in %.3f s", len(batch), time.perf_counter() - started)
 
     @app.timer(settings.detector_tick_seconds)  # type: ignore[untyped-decorator]
     async def find_due_deadlines() -> None:
@@ -201,7 +204,7 @@ def install_detection_agent(
 
     @app.on_partitions_revoked.connect  # type: ignore[arg-type]
     async def forget_revoked(_app: faust.App, revoked: set[faust.types.TP], **_: Any) -> None:
-        detection.revoke(tp.partition for tp in revoked if tp.topic == name)
+        await detection.revoke(tp.partition for tp in revoked if tp.topic == name)
 
 
 async def _detect(

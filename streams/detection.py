@@ -9,44 +9,26 @@ agent that owns the state, in order with the partition's events.
 A shard is built the first time its partition is seen after an assignment: its journal is
 replayed on event time, advanced to the wall clock (deadlines that passed while nobody owned
 the partition fire now), and only records whose ids are not yet in the output's table are
-emitted, so a restart or rebalance neither repeats nor misses a record. Records are stored,
-then published.
+emitted, so a restart or rebalance neither repeats nor misses a record. Records are written
+behind the agent by ``streams/emitter.py``.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
-from typing import Any
+from collections.abc import Iterable, Sequence
 
 from radar.clock import EventTimeClock, WallClock
 from radar.events import Event
 from radar.policies import PolicySet
 from radar.shard import DetectorShard, ShardRecords
-from schemas.codec import CONTENT_TYPE_HEADER, PayloadFormat
 from sinks.metrics import DetectorStateMetrics
 from sinks.writer import SinkWriter
+from streams.emitter import DetectorSink, RecordEmitter
 from streams.journal import DetectorJournal
-from streams.publisher import KafkaPublisher, OutboundMessage
 
 log = logging.getLogger(__name__)
 _TICK_RETRY_MS = 10_000
-_AVRO = [(CONTENT_TYPE_HEADER, PayloadFormat.AVRO.content_type.encode())]
-
-
-@dataclass
-class DetectorSink:
-    """Where one detector's records go, and how they are counted."""
-
-    name: str
-    records: Callable[[ShardRecords], Sequence[Any]]  # this detector's part of a shard's output
-    table: str
-    insert: Callable[[Sequence[Any]], None]  # a ClickHouseStore method
-    publish: KafkaPublisher
-    encode: Callable[[Any], bytes]
-    count: Callable[[Sequence[Any]], None]
-    gauge: Callable[[Iterable[DetectorShard]], None]
 
 
 class PartitionedDetection:
@@ -66,6 +48,7 @@ class PartitionedDetection:
         self._journal = journal
         self._sinks = list(sinks)
         self._writer = writer
+        self._emitter = RecordEmitter(sinks, writer)
         self._retention_ms = int(retention_hours * 3_600_000)
         self._clock = clock or WallClock()
         self._ticks_sent: dict[int, int] = {}  # partition -> when its pending tick was asked
@@ -92,10 +75,9 @@ class PartitionedDetection:
         return shard.advance(now)
 
     async def complete(self, records: ShardRecords) -> None:
-        """Once the journal holds the batch: store and publish its records. One call per
-        batch of the agent, across partitions, so each sink is written once per batch."""
+        """Once the journal holds the batch, hand its records to the emitter."""
         await self._journal.flush()
-        await self._emit(records)
+        await self._emitter.put(records)
 
     def due(self, owned: Iterable[int]) -> list[int]:
         """Owned partitions that need a tick: a shard not built yet, or something due."""
@@ -111,7 +93,8 @@ class PartitionedDetection:
                 self._ticks_sent[partition] = now
         return wanted
 
-    def revoke(self, partitions: Iterable[int]) -> None:
+    async def revoke(self, partitions: Iterable[int]) -> None:
+        await self._emitter.drain()  # the next owner must find them in the tables
         for partition in partitions:
             if self.shards.pop(partition, None) is not None:
                 log.info("detection partition %d revoked", partition)
@@ -138,6 +121,7 @@ class PartitionedDetection:
         self.metrics.rebuilds.inc()
         self.metrics.replayed.inc(len(events))
         emitted = 0
+        await self._emitter.drain()  # the tables must hold all this worker has emitted
         for sink in self._sinks:
             produced = sink.records(records)
             known = await self._writer.call(
@@ -145,7 +129,7 @@ class PartitionedDetection:
             )
             missing = [r for r in produced if r.id not in known]
             emitted += len(missing)
-            await self._emit_to(sink, missing)
+            await self._emitter.emit_to(sink, missing)
         log.info(
             "detection partition %d rebuilt from %d journal entries: %d records, %d not yet"
             " emitted",
@@ -155,19 +139,3 @@ class PartitionedDetection:
             emitted,
         )
         return shard
-
-    async def _emit(self, records: ShardRecords) -> None:
-        for sink in self._sinks:
-            await self._emit_to(sink, sink.records(records))
-
-    async def _emit_to(self, sink: DetectorSink, records: Sequence[Any]) -> None:
-        if not records:
-            return
-        await self._writer.write(sink.table, sink.insert, records)
-        await sink.publish(
-            [
-                OutboundMessage(r.interaction_id.encode(), sink.encode(r), list(_AVRO))
-                for r in records
-            ]
-        )
-        sink.count(records)

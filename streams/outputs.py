@@ -13,7 +13,7 @@ from radar.sla.records import SlaKind, SlaRecord
 from schemas.outputs import AssigneeGapCodec, ChurnSignalCodec, SlaEventCodec
 from sinks.clickhouse import ClickHouseStore
 from sinks.metrics import ChurnMetrics, GapMetrics, SlaMetrics
-from streams.detection import DetectorSink
+from streams.emitter import DetectorSink
 from streams.publisher import KafkaPublisher
 
 
