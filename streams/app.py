@@ -198,8 +198,11 @@ def install_detection_agent(
     @app.timer(settings.detector_tick_seconds)  # type: ignore[untyped-decorator]
     async def find_due_deadlines() -> None:
         owned = [tp.partition for tp in app.assignor.assigned_actives() if tp.topic == name]
+        sent_at = time.time_ns() // 1_000_000
         for partition in detection.due(owned):
-            await source.send(value=b"", partition=partition, headers=[(_COMMAND, _TICK)])
+            await source.send(
+                value=sent_at.to_bytes(8, "big"), partition=partition, headers=[(_COMMAND, _TICK)]
+            )
         detection.gauge()
 
     @app.on_partitions_revoked.connect  # type: ignore[arg-type]
@@ -211,17 +214,17 @@ async def _detect(
     detection: PartitionedDetection, partition: int, events: Sequence[faust.EventT[bytes]]
 ) -> ShardRecords:
     decoded = []
-    tick = False
+    tick_sent_at: int | None = None
     for event in events:
         message = event.message
         if dict(_headers(message.headers)).get(_COMMAND) == _TICK:
-            tick = True
+            tick_sent_at = max(tick_sent_at or 0, int.from_bytes(message.value or b"", "big"))
             continue
         try:
             decoded.append(decode_event(message.value or b""))
         except ValueError as exc:  # not written by this app's feed; nothing to detect on
             log.error("detection topic, partition %d offset %d: %s", partition, message.offset, exc)
     records = await detection.apply(partition, decoded) if decoded else ShardRecords()
-    if tick:
-        records.extend(await detection.tick(partition))
+    if tick_sent_at is not None:
+        records.extend(await detection.tick(partition, tick_sent_at))
     return records

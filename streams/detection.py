@@ -52,27 +52,56 @@ class PartitionedDetection:
         self._retention_ms = int(retention_hours * 3_600_000)
         self._clock = clock or WallClock()
         self._ticks_sent: dict[int, int] = {}  # partition -> when its pending tick was asked
+        self._watermarks: dict[int, int] = {}  # partition -> the instant it is complete up to
+        self._unverified: set[int] = set()  # rebuilt, not yet caught up
 
     async def apply(self, partition: int, events: Sequence[Event]) -> ShardRecords:
         """Journal and apply a partition's events; the records are emitted by ``complete``."""
         shard = await self._shard(partition)
         now = self._clock.now()
+        watermark = self._watermarks.get(partition, 0)
         records = ShardRecords()
         for event in events:
             if self._journal.holds(partition, event):  # redelivered, or a duplicate upstream
                 continue
             self._journal.append(partition, event)
-            records.extend(shard.offer(event, now))
+            watermark = max(watermark, min(event.occurred_at, now))
+            records.extend(shard.offer(event, watermark))
             self.metrics.events.labels(event.channel.value).inc()
-        return records
+        self._watermarks[partition] = watermark
+        return await self._unseen(partition, records)
 
-    async def tick(self, partition: int) -> ShardRecords:
-        """Fire what is due in a partition's shard and drop its expired journal entries."""
+    async def tick(self, partition: int, sent_at: int) -> ShardRecords:
+        """Fire what was due when the tick was sent: everything before it in the partition
+        has been applied by now, so a backlog is applied in event time, not as late events.
+        Then drop the partition's expired journal entries."""
         self._ticks_sent.pop(partition, None)
         shard = await self._shard(partition)
         now = self._clock.now()
+        watermark = self._watermarks[partition] = max(
+            self._watermarks.get(partition, 0), min(sent_at, now)
+        )
         self.metrics.expired.inc(self._journal.expire(partition, now - self._retention_ms))
-        return shard.advance(now)
+        records = await self._unseen(partition, shard.advance(watermark))
+        self._unverified.discard(partition)  # caught up with the previous owner
+        return records
+
+    async def _unseen(self, partition: int, records: ShardRecords) -> ShardRecords:
+        """After a rebuild and until the first tick, records may repeat what the partition's
+        previous owner emitted: keep only those missing from the tables."""
+        if partition not in self._unverified or not records:
+            return records
+        await self._emitter.drain()  # the tables must hold all this worker has emitted
+        known: set[str] = set()
+        for sink in self._sinks:
+            ids = [r.id for r in sink.records(records)]
+            if ids:
+                known |= await self._writer.call(self._writer.store.existing_ids, sink.table, ids)
+        return ShardRecords(
+            [r for r in records.sla if r.id not in known],
+            [r for r in records.gaps if r.id not in known],
+            [r for r in records.churn if r.id not in known],
+        )
 
     async def complete(self, records: ShardRecords) -> None:
         """Once the journal holds the batch, hand its records to the emitter."""
@@ -98,6 +127,8 @@ class PartitionedDetection:
         for partition in partitions:
             if self.shards.pop(partition, None) is not None:
                 log.info("detection partition %d revoked", partition)
+            self._watermarks.pop(partition, None)
+            self._unverified.discard(partition)
             self._journal.forget(partition)
             self._ticks_sent.pop(partition, None)
 
@@ -116,26 +147,20 @@ class PartitionedDetection:
         records = ShardRecords()
         for event in events:
             records.extend(shard.offer(event, replay_clock.observe(event.occurred_at)))
-        records.extend(shard.advance(self._clock.now()))
+        # not advanced to now: the partition's backlog comes first, then a tick
         self.shards[partition] = shard
+        self._watermarks[partition] = min(replay_clock.now(), self._clock.now())
+        self._unverified.add(partition)
         self.metrics.rebuilds.inc()
         self.metrics.replayed.inc(len(events))
-        emitted = 0
-        await self._emitter.drain()  # the tables must hold all this worker has emitted
-        for sink in self._sinks:
-            produced = sink.records(records)
-            known = await self._writer.call(
-                self._writer.store.existing_ids, sink.table, [r.id for r in produced]
-            )
-            missing = [r for r in produced if r.id not in known]
-            emitted += len(missing)
-            await self._emitter.emit_to(sink, missing)
+        missing = await self._unseen(partition, records)
+        await self._emitter.emit(missing)
         log.info(
             "detection partition %d rebuilt from %d journal entries: %d records, %d not yet"
             " emitted",
             partition,
             len(events),
             len(records),
-            emitted,
+            len(missing),
         )
         return shard
