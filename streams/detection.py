@@ -6,11 +6,11 @@ detection agent feeds each partition's events to that partition's shard and jour
 shard has something due, through the detection topic itself, so the tick is handled by the
 agent that owns the state, in order with the partition's events.
 
-A shard is built the first time its partition is seen after an assignment: its journal is
-replayed on event time, advanced to the wall clock (deadlines that passed while nobody owned
-the partition fire now), and only records whose ids are not yet in the output's table are
-emitted, so a restart or rebalance neither repeats nor misses a record. Records are written
-behind the agent by ``streams/emitter.py``.
+A shard is built the first time its partition is seen after an assignment, by replaying its
+journal on event time. The partition's backlog follows, then a tick fires the deadlines that
+passed while nobody owned the partition. Until that tick, only records whose ids are not yet
+in the output's table are emitted, so a restart or rebalance neither repeats nor misses a
+record. Records are written behind the agent by ``streams/emitter.py``.
 """
 
 from __future__ import annotations
