@@ -22,6 +22,7 @@ import faust
 
 from radar.config import Settings
 from radar.dedup import SourcePosition
+from radar.events import Event
 from radar.intake import Intake
 from radar.shard import ShardRecords
 from schemas.codec import EventCodec
@@ -29,6 +30,7 @@ from sinks.metrics import PipelineMetrics
 from sinks.writer import SinkUnavailable, SinkWriter
 from streams.dead_letter import DeadLetter
 from streams.detection import PartitionedDetection
+from streams.feed import COMMAND_HEADER, Command
 from streams.ingest import Ingestor, InputMessage, OnStored
 from streams.journal import JOURNAL_TABLE, DetectorJournal, decode_event
 from streams.publisher import Headers, KafkaPublisher
@@ -39,8 +41,6 @@ log = logging.getLogger(__name__)
 # Exit status when a batch could not be stored before shutdown: the process ends without
 # committing, so the batch is read again by the next worker.
 EXIT_UNSTORED_BATCH = 75
-_COMMAND = "radar.command"
-_TICK = b"tick"
 
 
 def _credentials(settings: Settings) -> Any:
@@ -201,7 +201,9 @@ def install_detection_agent(
         sent_at = time.time_ns() // 1_000_000
         for partition in detection.due(owned):
             await source.send(
-                value=sent_at.to_bytes(8, "big"), partition=partition, headers=[(_COMMAND, _TICK)]
+                value=sent_at.to_bytes(8, "big"),
+                partition=partition,
+                headers=[(COMMAND_HEADER, Command.TICK.value.encode())],
             )
         detection.gauge()
 
@@ -213,18 +215,28 @@ def install_detection_agent(
 async def _detect(
     detection: PartitionedDetection, partition: int, events: Sequence[faust.EventT[bytes]]
 ) -> ShardRecords:
-    decoded = []
-    tick_sent_at: int | None = None
+    """A partition's messages in their order: a watermark or tick applies to the events
+    before it, not to those after it."""
+    records = ShardRecords()
+    decoded: list[Event] = []
     for event in events:
         message = event.message
-        if dict(_headers(message.headers)).get(_COMMAND) == _TICK:
-            tick_sent_at = max(tick_sent_at or 0, int.from_bytes(message.value or b"", "big"))
+        command = dict(_headers(message.headers)).get(COMMAND_HEADER)
+        if command is None:
+            try:
+                decoded.append(decode_event(message.value or b""))
+            except ValueError as exc:  # not written by this app's feed; nothing to detect on
+                log.error("detection partition %d offset %d: %s", partition, message.offset, exc)
             continue
-        try:
-            decoded.append(decode_event(message.value or b""))
-        except ValueError as exc:  # not written by this app's feed; nothing to detect on
-            log.error("detection topic, partition %d offset %d: %s", partition, message.offset, exc)
-    records = await detection.apply(partition, decoded) if decoded else ShardRecords()
-    if tick_sent_at is not None:
-        records.extend(await detection.tick(partition, tick_sent_at))
+        if decoded:
+            records.extend(await detection.apply(partition, decoded))
+            decoded = []
+        value = message.value or b""
+        if command == Command.TICK.value.encode():
+            records.extend(await detection.tick(partition, int.from_bytes(value, "big")))
+        elif command == Command.WATERMARK.value.encode():
+            watermark, sent_at = int.from_bytes(value[:8], "big"), int.from_bytes(value[8:], "big")
+            detection.feed_watermark(partition, message.key or b"", watermark, sent_at)
+    if decoded:
+        records.extend(await detection.apply(partition, decoded))
     return records

@@ -15,7 +15,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Sequence
+import time
+from collections.abc import Awaitable, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
@@ -27,6 +28,7 @@ from sinks.metrics import PipelineMetrics
 from sinks.writer import SinkUnavailable
 from streams.dead_letter import DeadLetter
 from streams.ingest import Ingestor, InputMessage
+from streams.progress import InputProgress
 from streams.publisher import KafkaPublisher
 from streams.topics import INPUT_TOPICS, Topic, topic_names
 
@@ -50,13 +52,20 @@ class BulkIngest(Service):
         settings: Settings,
         build_ingestor: Callable[[Callable[[Sequence[DeadLetter]], Any]], Ingestor],
         metrics: PipelineMetrics,
+        announce: Callable[[int], Awaitable[None]] | None = None,
         **kwargs: Any,
     ) -> None:
+        """``announce`` receives the ingest's low watermark (``streams/progress.py``)."""
         super().__init__(**kwargs)
         from confluent_kafka import Consumer
 
         self._settings = settings
         self._metrics = metrics
+        self._announce = announce
+        self._progress = InputProgress()
+        self._announced_at = 0.0
+        self._behind: set[tuple[str, int]] = set()  # input partitions behind when last announced
+        self._committed: dict[tuple[str, int], int] = {}  # where unread partitions start
         self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="kafka-ingest")
         static = {"group.instance.id": settings.instance_id} if settings.instance_id else {}
         self._consumer = Consumer(
@@ -99,13 +108,63 @@ class BulkIngest(Service):
                     continue
                 messages.append(_input_message(message))
             if not messages:
+                await self._announce_progress(idle=True)
                 continue
+            # before its events, which the consumer has already read past: the detectors
+            # must not run ahead of them, unless the last announcement already held them back
+            unfed = frozenset((m.position.topic, m.position.partition) for m in messages)
+            if not unfed <= self._behind:
+                await self._announce_progress(idle=False, unfed=unfed)
             try:
-                await self._ingestor.process(messages)
+                outcome = await self._ingestor.process(messages)
             except SinkUnavailable:
                 log.critical("batch could not be stored; stopping without committing it")
                 raise
+            for item in outcome.accepted:
+                position = item.position
+                self._progress.fed((position.topic, position.partition), item.event.occurred_at)
             await self._in_thread(self._commit, messages)
+            await self._announce_progress(idle=False)
+
+    async def _announce_progress(
+        self, idle: bool, unfed: frozenset[tuple[str, int]] = frozenset()
+    ) -> None:
+        since = time.monotonic() - self._announced_at
+        if self._announce is None or (not unfed and since < (1.0 if idle else 0.2)):
+            return  # later announcements only move the clock on; they can wait a little
+        try:
+            lags = await self._in_thread(self._lags)
+        except RuntimeError:  # the consumer was closed: the worker is stopping
+            if self.should_stop:
+                return
+            raise
+        for key in unfed:
+            lags[key] = max(lags.get(key, 0), 1)
+        self._behind = {key for key, lag in lags.items() if lag > 0}
+        if lags:  # nothing assigned (yet): nothing to say
+            await self._announce(self._progress.low_watermark(lags, time.time_ns() // 1_000_000))
+        self._announced_at = time.monotonic()
+
+    def _lags(self) -> dict[tuple[str, int], int]:
+        """Messages still to read per assigned partition. A partition nothing was read from
+        yet starts at its committed offset, or (none committed) at its first."""
+        positions = self._consumer.position(self._consumer.assignment())
+        unread = [
+            tp
+            for tp in positions
+            if tp.offset < 0 and (tp.topic, tp.partition) not in self._committed
+        ]
+        for tp in self._consumer.committed(unread, timeout=10) if unread else []:
+            self._committed[(tp.topic, tp.partition)] = tp.offset
+        committed = self._committed
+        lags = {}
+        for tp in positions:
+            low, high = self._consumer.get_watermark_offsets(tp, cached=True)
+            if high < 0:  # nothing fetched from it yet
+                low, high = self._consumer.get_watermark_offsets(tp, timeout=10)
+            position = tp.offset if tp.offset >= 0 else committed.get((tp.topic, tp.partition), -1)
+            lags[(tp.topic, tp.partition)] = max(0, high - (position if position >= 0 else low))
+        return lags
 
     def _commit(self, messages: Sequence[InputMessage]) -> None:
         from confluent_kafka import TopicPartition

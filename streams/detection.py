@@ -16,6 +16,7 @@ record. Records are written behind the agent by ``streams/emitter.py``.
 from __future__ import annotations
 
 import logging
+from collections import defaultdict
 from collections.abc import Iterable, Sequence
 
 from radar.clock import EventTimeClock, WallClock
@@ -29,6 +30,7 @@ from streams.journal import DetectorJournal
 
 log = logging.getLogger(__name__)
 _TICK_RETRY_MS = 10_000
+_FEED_SILENT_MS = 30_000  # a feed not heard from this long no longer holds the clock back
 
 
 class PartitionedDetection:
@@ -41,7 +43,11 @@ class PartitionedDetection:
         metrics: DetectorStateMetrics,
         retention_hours: float = 72.0,
         clock: WallClock | None = None,
+        fed_with_watermarks: bool = False,
     ) -> None:
+        """``fed_with_watermarks``: the feed announces its low watermark (the bulk ingest
+        engine does); then a partition's clock waits for it, even at start."""
+        self._fed_with_watermarks = fed_with_watermarks
         self.metrics = metrics
         self.policies = policies
         self.shards: dict[int, DetectorShard] = {}
@@ -53,19 +59,25 @@ class PartitionedDetection:
         self._clock = clock or WallClock()
         self._ticks_sent: dict[int, int] = {}  # partition -> when its pending tick was asked
         self._watermarks: dict[int, int] = {}  # partition -> the instant it is complete up to
-        self._unverified: set[int] = set()  # rebuilt, not yet caught up
+        # rebuilt partitions -> when: until the clock passes it, records may repeat what the
+        # previous owner emitted
+        self._unverified: dict[int, int] = {}
+        # partition -> feed id -> (its low watermark, when the feed sent it); judged by the
+        # send time, so announcements read again after a restart are recognised as old
+        self._feeds: defaultdict[int, dict[bytes, tuple[int, int]]] = defaultdict(dict)
 
     async def apply(self, partition: int, events: Sequence[Event]) -> ShardRecords:
         """Journal and apply a partition's events; the records are emitted by ``complete``."""
         shard = await self._shard(partition)
         now = self._clock.now()
+        limit = self._limit(partition, now)
         watermark = self._watermarks.get(partition, 0)
         records = ShardRecords()
         for event in events:
             if self._journal.holds(partition, event):  # redelivered, or a duplicate upstream
                 continue
             self._journal.append(partition, event)
-            watermark = max(watermark, min(event.occurred_at, now))
+            watermark = max(watermark, min(event.occurred_at, limit))
             records.extend(shard.offer(event, watermark))
             self.metrics.events.labels(event.channel.value).inc()
         self._watermarks[partition] = watermark
@@ -79,17 +91,33 @@ class PartitionedDetection:
         shard = await self._shard(partition)
         now = self._clock.now()
         watermark = self._watermarks[partition] = max(
-            self._watermarks.get(partition, 0), min(sent_at, now)
+            self._watermarks.get(partition, 0), min(sent_at, self._limit(partition, now))
         )
         self.metrics.expired.inc(self._journal.expire(partition, now - self._retention_ms))
-        records = await self._unseen(partition, shard.advance(watermark))
-        self._unverified.discard(partition)  # caught up with the previous owner
-        return records
+        return await self._unseen(partition, shard.advance(watermark))
+
+    def feed_watermark(self, partition: int, feed: bytes, watermark: int, sent_at: int) -> None:
+        self._feeds[partition][feed] = (watermark, sent_at)
+
+    def _limit(self, partition: int, now: int) -> int:
+        """How far the partition's clock may go: the lowest watermark of the feeds heard
+        lately (their input partitions still behind), never past the wall clock. With no
+        feed heard lately, a feed that announces holds the clock where it is."""
+        feeds = self._feeds[partition].values()
+        heard = [w for w, sent_at in feeds if now - sent_at < _FEED_SILENT_MS]
+        if not heard and self._fed_with_watermarks:
+            return self._watermarks.get(partition, 0)
+        return min([now, *heard])
 
     async def _unseen(self, partition: int, records: ShardRecords) -> ShardRecords:
-        """After a rebuild and until the first tick, records may repeat what the partition's
-        previous owner emitted: keep only those missing from the tables."""
-        if partition not in self._unverified or not records:
+        """After a rebuild and until the partition's clock passes the rebuild, records may
+        repeat what its previous owner emitted: keep only those missing from the tables."""
+        rebuilt_at = self._unverified.get(partition)
+        if rebuilt_at is None:
+            return records
+        if self._watermarks.get(partition, 0) >= rebuilt_at:
+            del self._unverified[partition]  # these are the last records to check
+        if not records:
             return records
         await self._emitter.drain()  # the tables must hold all this worker has emitted
         known: set[str] = set()
@@ -128,7 +156,7 @@ class PartitionedDetection:
             if self.shards.pop(partition, None) is not None:
                 log.info("detection partition %d revoked", partition)
             self._watermarks.pop(partition, None)
-            self._unverified.discard(partition)
+            self._unverified.pop(partition, None)
             self._journal.forget(partition)
             self._ticks_sent.pop(partition, None)
 
@@ -150,7 +178,7 @@ class PartitionedDetection:
         # not advanced to now: the partition's backlog comes first, then a tick
         self.shards[partition] = shard
         self._watermarks[partition] = min(replay_clock.now(), self._clock.now())
-        self._unverified.add(partition)
+        self._unverified[partition] = self._clock.now()
         self.metrics.rebuilds.inc()
         self.metrics.replayed.inc(len(events))
         missing = await self._unseen(partition, records)

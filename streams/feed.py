@@ -2,12 +2,25 @@
 
 from __future__ import annotations
 
+import time
+import uuid
 from collections.abc import Sequence
+from enum import StrEnum
 
 from radar.events import Event
 from radar.routing import DetectionRouter
 from streams.journal import encode_event
 from streams.publisher import KafkaPublisher, OutboundMessage
+
+COMMAND_HEADER = "radar.command"
+
+
+class Command(StrEnum):
+    """Messages on the detection topic that are not events (the header's value)."""
+
+    TICK = "tick"  # from the worker owning the partition: value = send time (ms, 8 bytes)
+    # from a feed: key = feed id, value = its low watermark and the send time (ms, 8 bytes each)
+    WATERMARK = "watermark"
 
 
 class DetectionFeed:
@@ -18,6 +31,7 @@ class DetectionFeed:
         self._publish = publish
         self._router = router or DetectionRouter()
         self._partitions: int | None = None
+        self.feed_id = uuid.uuid4().hex.encode()
 
     async def __call__(self, events: Sequence[Event]) -> None:
         messages: list[OutboundMessage] = []
@@ -32,6 +46,19 @@ class DetectionFeed:
             else:
                 messages.append(OutboundMessage(key.encode(), value, []))
         await self._publish(messages)
+
+    async def announce(self, low_watermark: int) -> None:
+        """Tell every detection partition how far in event time this feed has fed them."""
+        headers: list[tuple[str, str | bytes | None]] = [
+            (COMMAND_HEADER, Command.WATERMARK.value.encode())
+        ]
+        value = low_watermark.to_bytes(8, "big") + (time.time_ns() // 1_000_000).to_bytes(8, "big")
+        await self._publish(
+            [
+                OutboundMessage(self.feed_id, value, headers, partition)
+                for partition in range(self._partition_count())
+            ]
+        )
 
     def _partition_count(self) -> int:
         if self._partitions is None:

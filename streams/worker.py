@@ -111,6 +111,7 @@ def run_worker(settings: Settings) -> None:
         writer,
         DetectorStateMetrics(REGISTRY),
         settings.state_retention_hours,
+        fed_with_watermarks=settings.ingest_engine == IngestEngine.BULK,
     )
     install_detection_agent(app, settings, detection)
     on_stored = DetectionFeed(
@@ -133,6 +134,7 @@ def run_worker(settings: Settings) -> None:
                     on_stored,
                 ),
                 metrics,
+                on_stored.announce,
             )
         )
     worker = faust.Worker(app, *services, loglevel=settings.log_level, redirect_stdouts=False)

@@ -87,7 +87,7 @@ def kinds(worker: WorkerProcess, interaction: str) -> list[str]:
     return column(
         worker,
         "SELECT kind FROM sla_events FINAL "
-        f"WHERE interaction_id = '{interaction}' ORDER BY detected_at, kind",
+        f"WHERE interaction_id = '{interaction}' ORDER BY due_at, fraction IS NULL, kind",
     )
 
 
