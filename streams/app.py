@@ -212,6 +212,14 @@ def install_detection_agent(
         await detection.revoke(tp.partition for tp in revoked if tp.topic == name)
 
 
+def _command(raw: Any) -> bytes | None:
+    """The command header of a detection-topic message; events (the bulk) have no headers."""
+    if not raw:
+        return None
+    items = raw.items() if isinstance(raw, dict) else raw
+    return next((bytes(v) for k, v in items if k == COMMAND_HEADER), None)
+
+
 async def _detect(
     detection: PartitionedDetection, partition: int, events: Sequence[faust.EventT[bytes]]
 ) -> ShardRecords:
@@ -221,7 +229,7 @@ async def _detect(
     decoded: list[Event] = []
     for event in events:
         message = event.message
-        command = dict(_headers(message.headers)).get(COMMAND_HEADER)
+        command = _command(message.headers)
         if command is None:
             try:
                 decoded.append(decode_event(message.value or b""))

@@ -10,7 +10,7 @@ from enum import StrEnum
 from radar.events import Event
 from radar.routing import DetectionRouter
 from streams.journal import encode_event
-from streams.publisher import KafkaPublisher, OutboundMessage
+from streams.publisher import Headers, KafkaPublisher, OutboundMessage
 
 COMMAND_HEADER = "radar.command"
 
@@ -38,29 +38,21 @@ class DetectionFeed:
         for event in events:
             key = self._router.key(event)
             value = encode_event(event)
-            if key is None:  # every partition
-                messages += [
-                    OutboundMessage(None, value, [], partition)
-                    for partition in range(self._partition_count())
-                ]
+            if key is None:
+                messages += self._to_every_partition(None, value, [])
             else:
                 messages.append(OutboundMessage(key.encode(), value, []))
         await self._publish(messages)
 
     async def announce(self, low_watermark: int) -> None:
         """Tell every detection partition how far in event time this feed has fed them."""
-        headers: list[tuple[str, str | bytes | None]] = [
-            (COMMAND_HEADER, Command.WATERMARK.value.encode())
-        ]
+        headers: Headers = [(COMMAND_HEADER, Command.WATERMARK.value.encode())]
         value = low_watermark.to_bytes(8, "big") + (time.time_ns() // 1_000_000).to_bytes(8, "big")
-        await self._publish(
-            [
-                OutboundMessage(self.feed_id, value, headers, partition)
-                for partition in range(self._partition_count())
-            ]
-        )
+        await self._publish(self._to_every_partition(self.feed_id, value, headers))
 
-    def _partition_count(self) -> int:
+    def _to_every_partition(
+        self, key: bytes | None, value: bytes, headers: Headers
+    ) -> list[OutboundMessage]:
         if self._partitions is None:
             self._partitions = self._publish.partitions()
-        return self._partitions
+        return [OutboundMessage(key, value, headers, p) for p in range(self._partitions)]
