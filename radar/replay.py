@@ -14,7 +14,7 @@ from typing import Any
 
 from radar.clock import EventTimeClock
 from radar.dedup import DedupWindow, SourcePosition
-from radar.events import Event, Rejection, parse_json_event
+from radar.events import Event, Rejection, millis_to_iso, parse_json_event
 from radar.gaps.detector import GapThresholds
 from radar.intake import Duplicate, Intake
 from radar.policies import PolicySet
@@ -52,12 +52,14 @@ def replay(
     dedup_capacity: int = 1_000_000,
     policies: PolicySet | None = None,
     thresholds: GapThresholds | None = None,
+    until: int | None = None,
 ) -> ReplaySummary:
     """Validate, dedup and run every detector (the SLA engine only with ``policies``), all
     on event time, through one ``DetectorShard`` as the worker runs per partition.
 
     At the end of the input every held event is applied and deadlines fire up to the newest
-    event time: what a live run would have said by then.
+    event time, or up to ``until`` ("what will be breached by then if nothing happens?"):
+    what a live run would have said by then. Records carry the times live mode stamps.
     """
     intake = Intake(DedupWindow(dedup_capacity))
     summary = ReplaySummary()
@@ -91,8 +93,18 @@ def replay(
         else:
             summary.rejected[admitted.reason.value] += 1
             emit(_rejection_record(admitted, number))
-    emit_records(shard.advance(clock.now() + policies.grace_ms))
+    if until is not None and until < clock.now():
+        raise ReplayError(
+            f"--until {millis_to_iso(until)} is before the last event"
+            f" ({millis_to_iso(clock.now())})"
+        )
+    end = clock.now() if until is None else until
+    emit_records(shard.advance(end + policies.grace_ms))
     return summary
+
+
+class ReplayError(ValueError):
+    pass
 
 
 def _rejection_record(rejection: Rejection, line: int) -> dict[str, Any]:

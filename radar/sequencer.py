@@ -1,9 +1,15 @@
-"""Feeds a detector (SLA engine, assignee gaps, churn) events in event-time order.
+"""Feeds detectors events in event-time order, and says when live mode would have known.
 
-Each event is held for a grace period; deadlines fire at their exact instants in between. So
-events shuffled within the grace period, as Kafka partitions and upstream retries do, give the
-same records, and replay equals live. An event that arrives after its grace period is applied
-at once (the SLA engine may then retract a breach it declared).
+Each event is held for a grace period; deadlines fire at their exact instants in between, one
+instant at a time, so events shuffled within the grace period, as Kafka partitions and upstream
+retries do, give the same records however the clock happens to move (one big step in a replay,
+many small ones live). An event that arrives after its grace period is applied at once (the
+SLA engine may then retract a breach it declared).
+
+Records are stamped with what a live worker would stamp, not with whenever the clock reached
+them: a deadline at ``t`` is known at ``t + grace``, an event applied in order at its time plus
+the grace, a late event when it arrives. So replay equals live field by field, and a worker
+that catches up after a crash stamps what it would have stamped without one.
 """
 
 from __future__ import annotations
@@ -17,11 +23,15 @@ R = TypeVar("R")
 
 
 class Detector(Protocol[R]):
-    """What the sequencer drives: the SLA engine, the missing-assignee detector."""
+    """What the sequencer drives: the SLA engine, the missing-assignee detector, churn."""
 
-    def apply(self, event: Event, now: int) -> list[R]: ...
+    def apply(self, event: Event, now: int) -> list[R]:
+        """Apply ``event``; ``now`` is the records' ``detected_at``."""
+        ...
 
-    def fire_until(self, upto: int, now: int) -> list[R]: ...
+    def fire_until(self, upto: int, now: int) -> list[R]:
+        """Fire what is due at or before ``upto``, stamped ``now``."""
+        ...
 
     def next_deadline(self) -> int | None:
         """The earliest scheduled instant, or ``None``; may be early, never late."""
@@ -49,10 +59,17 @@ class EventSequencer(Generic[R]):
         records: list[R] = []
         while self._held and self._held[0][0] <= horizon:
             occurred_at, _, event = heapq.heappop(self._held)
-            records += self.engine.fire_until(occurred_at - 1, watermark)
-            records += self.engine.apply(event, watermark)
-        records += self.engine.fire_until(horizon, watermark)
+            records += self._fire_until(occurred_at - 1)
+            records += self.engine.apply(event, occurred_at + self.grace_ms)
+        records += self._fire_until(horizon)
         self.applied_until = max(self.applied_until, horizon)
+        return records
+
+    def _fire_until(self, upto: int) -> list[R]:
+        """Deadlines one instant at a time, each stamped as live would stamp it."""
+        records: list[R] = []
+        while (instant := self.engine.next_deadline()) is not None and instant <= upto:
+            records += self.engine.fire_until(instant, instant + self.grace_ms)
         return records
 
     def next_due(self) -> int | None:

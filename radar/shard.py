@@ -1,10 +1,11 @@
 """All detectors of one slice of customers, driven together: what a partition's worker runs.
 
-The SLA engine, the missing-assignee detector and the churn detector each sit behind their
-own sequencer; the churn detector also reads the SLA engine's records (breaches, chases) of
-the same moment. ``replay`` runs one shard over a whole file; the worker runs one per
-partition of its detection topic, where events are keyed by customer, so every rule that
-crosses interactions (callbacks, chases, churn) finds its facts in one shard.
+The SLA engine, the missing-assignee detector and the churn detector sit behind one sequencer,
+so every event is held once and every detector sees the same instants in the same order; the
+churn detector also reads the SLA engine's records (breaches, chases) as they happen. ``replay``
+runs one shard over a whole file; the worker runs one per partition of its detection topic,
+where events are keyed by customer, so every rule that crosses interactions (callbacks, chases,
+churn) finds its facts in one shard.
 """
 
 from __future__ import annotations
@@ -19,12 +20,26 @@ from radar.sequencer import EventSequencer
 from radar.sla.engine import SlaEngine
 from radar.sla.records import SlaRecord
 
+Record = SlaRecord | GapRecord | ChurnRecord
+
 
 @dataclass
 class ShardRecords:
     sla: list[SlaRecord] = field(default_factory=list)
     gaps: list[GapRecord] = field(default_factory=list)
     churn: list[ChurnRecord] = field(default_factory=list)
+
+    @classmethod
+    def of(cls, records: list[Record]) -> ShardRecords:
+        out = cls()
+        for record in records:
+            if isinstance(record, SlaRecord):
+                out.sla.append(record)
+            elif isinstance(record, GapRecord):
+                out.gaps.append(record)
+            else:
+                out.churn.append(record)
+        return out
 
     def extend(self, other: ShardRecords) -> None:
         self.sla += other.sla
@@ -35,40 +50,57 @@ class ShardRecords:
         return len(self.sla) + len(self.gaps) + len(self.churn)
 
 
+class _Detectors:
+    """The three detectors as one, for the sequencer: each instant reaches all of them."""
+
+    def __init__(self, policies: PolicySet) -> None:
+        self.sla = SlaEngine(policies) if policies.policies else None
+        self.gaps = AssigneeGapDetector(policies.gaps)
+        self.churn = ChurnDetector(policies.churn)
+
+    def apply(self, event: Event, now: int) -> list[Record]:
+        sla = self.sla.apply(event, now) if self.sla is not None else []
+        gaps = self.gaps.apply(event, now)
+        churn = self.churn.apply(event, now)
+        return [*sla, *gaps, *churn, *self.churn.absorb(sla)]
+
+    def fire_until(self, upto: int, now: int) -> list[Record]:
+        sla = self.sla.fire_until(upto, now) if self.sla is not None else []
+        gaps = self.gaps.fire_until(upto, now)
+        churn = self.churn.fire_until(upto, now)
+        return [*sla, *gaps, *churn, *self.churn.absorb(sla)]
+
+    def next_deadline(self) -> int | None:
+        detectors = (self.sla, self.gaps, self.churn)
+        deadlines = [d.next_deadline() for d in detectors if d is not None]
+        return min((d for d in deadlines if d is not None), default=None)
+
+
 class DetectorShard:
     """``policies`` with no SLA policy (an empty file) runs gaps and churn only."""
 
     def __init__(self, policies: PolicySet) -> None:
-        grace = policies.grace_ms
-        self.sla = EventSequencer(SlaEngine(policies), grace) if policies.policies else None
-        self.gaps = EventSequencer(AssigneeGapDetector(policies.gaps), grace)
-        self.churn_detector = ChurnDetector(policies.churn)
-        self.churn = EventSequencer(self.churn_detector, grace)
+        self._detectors = _Detectors(policies)
+        self._sequencer = EventSequencer(self._detectors, policies.grace_ms)
 
     @property
     def sla_engine(self) -> SlaEngine | None:
-        return self.sla.engine if self.sla is not None else None  # type: ignore[return-value]
+        return self._detectors.sla
 
     @property
     def gap_detector(self) -> AssigneeGapDetector:
-        return self.gaps.engine  # type: ignore[return-value]
+        return self._detectors.gaps
+
+    @property
+    def churn_detector(self) -> ChurnDetector:
+        return self._detectors.churn
 
     def offer(self, event: Event, watermark: int) -> ShardRecords:
-        sla = self.sla.offer(event, watermark) if self.sla is not None else []
-        return self._collect(sla, self.gaps.offer(event, watermark), watermark, event)
+        return ShardRecords.of(self._sequencer.offer(event, watermark))
 
     def advance(self, watermark: int) -> ShardRecords:
-        sla = self.sla.advance(watermark) if self.sla is not None else []
-        return self._collect(sla, self.gaps.advance(watermark), watermark, None)
-
-    def _collect(
-        self, sla: list[SlaRecord], gaps: list[GapRecord], watermark: int, event: Event | None
-    ) -> ShardRecords:
-        churn = self.churn.offer(event, watermark) if event else self.churn.advance(watermark)
-        churn += self.churn_detector.absorb(sla, watermark) if sla else []
-        return ShardRecords(sla, gaps, churn)
+        return ShardRecords.of(self._sequencer.advance(watermark))
 
     def next_due(self) -> int | None:
         """The wall-clock instant at which ``advance`` next has something to do."""
-        sequencers = [s for s in (self.sla, self.gaps, self.churn) if s is not None]
-        return min((d for s in sequencers if (d := s.next_due()) is not None), default=None)
+        return self._sequencer.next_due()

@@ -186,7 +186,10 @@ class ChurnDetector:
                 profile.open_channels[iid] = Channel.TICKET
                 changes.append(("ticket reopened", s.reopened))
         elif (
-            kind is EventType.TICKET_COMMENTED and event.author is Author.CUSTOMER and event.public
+            kind is EventType.TICKET_COMMENTED
+            and event.author is Author.CUSTOMER
+            and event.public
+            and at != profile.last_contact_at  # a ticket's opening message is not a second contact
         ):
             contacted = self._contact(profile, at)
         elif kind is EventType.TICKET_CSAT and event.score is not None:
@@ -196,8 +199,9 @@ class ChurnDetector:
                 changes.append((f"CSAT {event.score}", s.happy_csat))
         return self._score(profile, changes, at, now, iid, contacted)
 
-    def absorb(self, records: list[SlaRecord], now: int) -> list[ChurnRecord]:
-        """SLA records the customer suffered (or enjoyed)."""
+    def absorb(self, records: list[SlaRecord]) -> list[ChurnRecord]:
+        """SLA records the customer suffered (or enjoyed), each counted at the instant it is
+        about (a breach's due time, a chase's message), and known when the record was."""
         out: list[ChurnRecord] = []
         s = self.settings
         for record in records:
@@ -205,11 +209,6 @@ class ChurnDetector:
                 continue
             profile = self.customers.setdefault(
                 record.customer_id, CustomerProfile(record.customer_id)
-            )
-            at = (
-                record.due_at
-                if record.kind is SlaKind.BREACH and record.due_at
-                else record.detected_at
             )
             change: tuple[str, float] | None = None
             if record.kind is SlaKind.BREACH:
@@ -230,7 +229,9 @@ class ChurnDetector:
             ):
                 change = (f"{record.metric} met early", s.achieved_early)
             if change is not None:
-                out += self._score(profile, [change], at, now, record.interaction_id)
+                out += self._score(
+                    profile, [change], record.occurred_at, record.detected_at, record.interaction_id
+                )
         return out
 
     # -- score and levels --------------------------------------------------------------

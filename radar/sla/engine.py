@@ -3,8 +3,8 @@
 ``apply`` takes events in time order (see ``radar/sequencer.py``); ``fire_until`` speaks
 for deadlines that passed. Two facts cross interactions, through indexes by customer: an
 outbound call achieves the ``callback_time`` of that customer's abandoned calls, and a new
-contact on any channel is a ``customer_chase`` on each of the customer's tickets that owe a
-reply. Interactions that can no longer start a target (closed, ended, long solved) are
+contact on any channel is one ``customer_chase``, on the customer's ticket that has owed a
+reply the longest. Interactions that can no longer start a target (closed, ended, long solved) are
 forgotten, so memory follows the open work, not the history.
 """
 
@@ -85,15 +85,22 @@ class SlaEngine:
                 if isinstance(call, CallSla) and call_id != event.interaction_id:
                     records += call.called_back(event.occurred_at, now)
                     self._settle(call)
-        for ticket_id in self._owing_reply.of(event.customer_id):
-            ticket = self.interactions.get(ticket_id)
-            if (
-                isinstance(ticket, TicketSla)
-                and ticket_id != event.interaction_id
-                and (owed := ticket.owes_reply()) is not None
-            ):
-                records += ticket.chase(owed, event, now)
+        chased = self._longest_owed(event.customer_id, event.interaction_id)
+        if chased is not None and (owed := chased.owes_reply()) is not None:
+            records += chased.chase(owed, event, now)
         return records
+
+    def _longest_owed(self, customer: str, contact: str | None) -> TicketSla | None:
+        """The ticket a new contact chases: one contact is one chase, on the customer's
+        ticket that has owed a reply the longest."""
+        owing = [
+            (since, ticket_id, ticket)
+            for ticket_id in self._owing_reply.of(customer)
+            if ticket_id != contact
+            and isinstance(ticket := self.interactions.get(ticket_id), TicketSla)
+            and (since := ticket.owed_since()) is not None
+        ]
+        return min(owing, key=lambda o: (o[0], o[1]))[2] if owing else None
 
     def fire_until(self, upto: int, now: int) -> list[SlaRecord]:
         """Warnings, breaches and escalations due at or before ``upto``, in time order."""

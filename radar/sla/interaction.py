@@ -99,7 +99,7 @@ class InteractionSla:
         records = []
         late = timer.is_late(at)
         if late and timer.breach_id is None:
-            records.append(self._breach(timer, now))
+            records.append(self._breach(timer, at, now))
         elif not late and timer.breach_id is not None:
             records.append(
                 self._record(timer, SlaKind.RETRACTED, at, now, retracts=timer.breach_id)
@@ -113,7 +113,7 @@ class InteractionSla:
         if timer is None:
             return []
         if timer.is_late(at) and timer.breach_id is None:
-            return [self._breach(timer, now), self._record(timer, SlaKind.FULFILLED, at, now)]
+            return [self._breach(timer, at, now), self._record(timer, SlaKind.FULFILLED, at, now)]
         return [self._record(timer, SlaKind.FULFILLED, at, now)]
 
     def end_all(self, metrics: Iterable[Metric], at: int, now: int) -> list[SlaRecord]:
@@ -186,7 +186,7 @@ class InteractionSla:
         if due is None or due > upto:
             return records
         if timer.breach_id is None:
-            records.append(self._breach(timer, now))
+            records.append(self._breach(timer, due, now))
         for escalation in self.policy.escalations:
             if escalation.level > timer.escalated_to and due + escalation.after_ms <= upto:
                 timer.escalated_to = escalation.level
@@ -204,10 +204,10 @@ class InteractionSla:
 
     # -- records -----------------------------------------------------------------------
 
-    def _breach(self, timer: SlaTimer, now: int) -> SlaRecord:
+    def _breach(self, timer: SlaTimer, at: int, now: int) -> SlaRecord:
+        """Breached at its due time; a paused timer found over its target, at ``at``."""
         due = timer.due_at()
-        at = due if due is not None else now
-        record = self._record(timer, SlaKind.BREACH, at, now, level=1)
+        record = self._record(timer, SlaKind.BREACH, due if due is not None else at, now, level=1)
         timer.breach_id = record.id
         timer.fired_warnings.update(self.policy.warnings if self.policy else ())
         return record
@@ -250,6 +250,7 @@ class InteractionSla:
             elapsed_ms=timer.elapsed(at),
             started_at=timer.started_at,
             due_at=timer.due_at(),
+            occurred_at=at,
             detected_at=now,
             business_hours=timer.business,
             fraction=fraction,
@@ -259,9 +260,11 @@ class InteractionSla:
         )
 
     def chase(self, metric: Metric, event: Event, now: int) -> list[SlaRecord]:
-        """The customer wrote again while ``metric`` (a reply) was owed."""
+        """The customer wrote again while ``metric`` (a reply) was owed. The message that
+        made the reply owed (a ticket's opening message, exported with the ticket at the same
+        instant) is not a chase: the customer must write after it."""
         timer = self.timers.get(metric)
-        if timer is None:
+        if timer is None or event.occurred_at <= timer.started_at:
             return []
         return [
             self._record(

@@ -39,7 +39,8 @@ class SlaRecord:
     elapsed_ms: int
     started_at: int
     due_at: int | None
-    detected_at: int
+    occurred_at: int  # the instant it is about: crossing, due time, achievement, message
+    detected_at: int  # when live mode knows it: that instant plus the grace, or a late arrival
     business_hours: bool
     fraction: float | None = None
     level: int | None = None
@@ -47,4 +48,4 @@ class SlaRecord:
     retracts: str | None = None
 
     def as_json(self) -> dict[str, Any]:
-        return json_record("sla", self, ("started_at", "due_at", "detected_at"))
+        return json_record("sla", self, ("started_at", "due_at", "occurred_at", "detected_at"))

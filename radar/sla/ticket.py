@@ -66,6 +66,11 @@ class TicketSla(InteractionSla):
     def owes_reply(self) -> Metric | None:
         return next((m for m in OWED_REPLIES if m in self.timers), None)
 
+    def owed_since(self) -> int | None:
+        """Since when a reply has been owed, if one is."""
+        owed = self.owes_reply()
+        return None if owed is None else self.timers[owed].started_at
+
     def on_event(self, event: Event, now: int) -> list[SlaRecord]:
         self.note(event)
         at = event.occurred_at

@@ -1,11 +1,16 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
-from radar.events import EventType
-from radar.replay import replay
-from tests.factories import make_record
+import pytest
+
+from radar.cli import main
+from radar.events import EventType, millis_to_iso
+from radar.policies import parse_policies
+from radar.replay import ReplayError, replay
+from tests.factories import BASE_MS, make_record
 
 
 def _lines(*records: dict[str, Any] | bytes) -> list[bytes]:
@@ -41,3 +46,62 @@ def test_replay_is_deterministic() -> None:
     second: list[dict[str, Any]] = []
     assert replay(lines, first.append) == replay(lines, second.append)
     assert first == second
+
+
+POLICY = parse_policies(
+    "policies:\n  - name: std\n    match: {channel: ticket}\n"
+    "    targets: {first_reply_time: 4h}\n    warnings: [0.5]\n    escalations: []\ngrace: 5s\n"
+)
+HOUR = 3_600_000
+
+
+def _replayed(events: list[dict[str, Any]], until: int | None = None) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = []
+    replay(_lines(*events), out.append, policies=POLICY, until=until)
+    return [r for r in out if r["stream"] == "sla"]
+
+
+def _ticket_then_silence() -> list[dict[str, Any]]:
+    """A ticket created at 10:00, owing a first reply by 14:00; the next event of the file
+    (another customer's) comes the next day."""
+    return [
+        make_record(EventType.TICKET_CREATED, occurred_at=millis_to_iso(BASE_MS + 10 * HOUR),
+                    interaction_id="T1", priority="normal"),
+        make_record(EventType.CALL_QUEUED, occurred_at=millis_to_iso(BASE_MS + 36 * HOUR),
+                    customer_id="someone-else"),
+    ]  # fmt: skip
+
+
+def test_replay_stamps_records_as_live_would_not_when_the_next_event_came() -> None:
+    records = {r["kind"]: r for r in _replayed(_ticket_then_silence())}
+    warning, breach = records["warning"], records["breach"]
+    assert warning["occurred_at"] == millis_to_iso(BASE_MS + 12 * HOUR)  # half of 4 h
+    assert warning["detected_at"] == millis_to_iso(BASE_MS + 12 * HOUR + 5_000)
+    assert breach["occurred_at"] == breach["due_at"] == millis_to_iso(BASE_MS + 14 * HOUR)
+    assert breach["detected_at"] == millis_to_iso(BASE_MS + 14 * HOUR + 5_000)  # plus grace
+
+
+def test_replay_until_fires_what_is_due_by_then() -> None:
+    events = _ticket_then_silence()[:1]
+    assert [r["kind"] for r in _replayed(events)] == []
+    assert [r["kind"] for r in _replayed(events, until=BASE_MS + 13 * HOUR)] == ["warning"]
+    until_evening = _replayed(events, until=BASE_MS + 18 * HOUR)
+    assert [r["kind"] for r in until_evening] == ["warning", "breach"]
+    with pytest.raises(ReplayError, match="before the last event"):
+        _replayed(events, until=BASE_MS + 9 * HOUR)
+
+
+def test_radar_replay_until_on_the_command_line(tmp_path: Path) -> None:
+    source = tmp_path / "day.jsonl"
+    source.write_bytes(b"\n".join(_lines(*_ticket_then_silence()[:1])) + b"\n")
+    out = tmp_path / "records.jsonl"
+    policies = tmp_path / "policies.yaml"
+    policies.write_text(
+        "policies:\n  - name: std\n    match: {channel: ticket}\n"
+        "    targets: {first_reply_time: 4h}\n    warnings: []\n    escalations: []\n"
+    )
+    args = ["replay", str(source), "--policies", str(policies), "--out", str(out)]
+    assert main([*args, "--until", millis_to_iso(BASE_MS + 15 * HOUR)]) == 0
+    written = [json.loads(line) for line in out.read_text().splitlines()]
+    assert [r["kind"] for r in written if r["stream"] == "sla"] == ["breach"]
+    assert main([*args, "--until", millis_to_iso(BASE_MS)]) == 2

@@ -52,9 +52,9 @@ class Customer:
         at = self.t(day)
         record = SlaRecord(
             f"r{next(_ids)}", kind, "p", metric, "ticket", 1, interaction, self.customer, "q",
-            None, "g", 3_600_000, 3_600_000, at - 3_600_000, at, at, False,
+            None, "g", 3_600_000, 3_600_000, at - 3_600_000, at, at, at, False,
         )  # fmt: skip
-        self.records += self.detector.absorb([record], at)
+        self.records += self.detector.absorb([record])
         return self
 
     def until(self, day: int) -> Customer:

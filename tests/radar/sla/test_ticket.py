@@ -192,16 +192,61 @@ def test_low_csat_needs_a_follow_up() -> None:
     assert "feedback_follow_up" not in {r.metric for r in happy.records}
 
 
+def chases(s: Scenario) -> list[tuple[str, str, int]]:
+    return [
+        (r.interaction_id, r.metric, r.occurred_at)
+        for r in s.records
+        if r.kind is SlaKind.CUSTOMER_CHASE
+    ]
+
+
 def test_writing_again_while_a_reply_is_owed_is_a_chase_on_any_channel() -> None:
     s = ticket(Scenario(POLICIES), "2026-02-02T09:00")
     customer_writes(s, "2026-02-02T09:20")
     s.send(E.CALL_QUEUED, "2026-02-02T09:40", interaction="CALL1", direction="inbound")
-    chases = [r for r in s.records if r.kind is SlaKind.CUSTOMER_CHASE]
-    assert [(r.interaction_id, r.metric) for r in chases] == [
-        ("T1", "first_reply_time"),
-        ("T1", "first_reply_time"),
+    assert chases(s) == [
+        ("T1", "first_reply_time", s.t("2026-02-02T09:20")),
+        ("T1", "first_reply_time", s.t("2026-02-02T09:40")),
     ]
-    assert chases[0].id != chases[1].id
+    found = [r for r in s.records if r.kind is SlaKind.CUSTOMER_CHASE]
+    assert found[0].id != found[1].id
+    assert found[0].elapsed_ms == 20 * MIN
     agent_reply(s, "2026-02-02T10:00")
     customer_writes(s, "2026-02-02T10:30")  # a new question: next reply owed, not a chase
     assert len([r for r in s.records if r.kind is SlaKind.CUSTOMER_CHASE]) == 2
+
+
+def test_the_opening_message_exported_with_the_ticket_is_not_a_chase() -> None:
+    for opening_first in (False, True):  # the two events share an instant, in either order
+        s = Scenario(POLICIES)
+        created = s.make(E.TICKET_CREATED, "2026-02-02T09:00", priority=Priority.NORMAL)
+        opening = s.make(
+            E.TICKET_COMMENTED, "2026-02-02T09:00", author=Author.CUSTOMER, public=True
+        )
+        for event in (opening, created) if opening_first else (created, opening):
+            s.deliver(event)
+        s.until("2026-02-02T09:10")
+        assert chases(s) == []
+        assert "next_reply_time" not in {r.metric for r in s.records}
+        customer_writes(s, "2026-02-02T09:30")  # writing again after it is a chase
+        assert chases(s) == [("T1", "first_reply_time", s.t("2026-02-02T09:30"))]
+
+
+def test_one_new_contact_is_one_chase_on_the_ticket_owed_longest() -> None:
+    s = Scenario(POLICIES)
+    for ticket_id, at in (("T2", "09:30"), ("T1", "09:00"), ("T3", "10:00")):
+        s.send(
+            E.TICKET_CREATED, f"2026-02-02T{at}", interaction=ticket_id, priority=Priority.NORMAL
+        )
+    # T1 came late, after T2: the order of creation decides, not the order of arrival; and
+    # T3 is itself a new contact, so it chases T1
+    assert chases(s) == [("T1", "first_reply_time", s.t("2026-02-02T10:00"))]
+    s.send(E.CHAT_REQUESTED, "2026-02-02T10:30", interaction="CHAT1")
+    assert chases(s)[1:] == [("T1", "first_reply_time", s.t("2026-02-02T10:30"))]
+    s.send(E.TICKET_COMMENTED, "2026-02-02T10:40", interaction="T1", agent_id="A1",
+           author=Author.AGENT, public=True)  # fmt: skip
+    s.send(E.CALL_QUEUED, "2026-02-02T10:50", interaction="CALL1", direction="inbound")
+    assert chases(s)[2:] == [("T2", "first_reply_time", s.t("2026-02-02T10:50"))]
+    s.send(E.TICKET_COMMENTED, "2026-02-02T11:00", interaction="T3",
+           author=Author.CUSTOMER, public=True)  # fmt: skip
+    assert chases(s)[3:] == [("T3", "first_reply_time", s.t("2026-02-02T11:00"))]  # it names T3
