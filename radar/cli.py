@@ -96,7 +96,7 @@ def cmd_simulate(args: argparse.Namespace, settings: Settings) -> int:
         seed=args.seed,
         start_ms=args.start,
         duration_ms=args.duration,
-        model=CenterModel(contacts_per_day=args.contacts_per_day),
+        model=CenterModel(contacts_per_day=args.contacts_per_day, customers=args.customers),
         anomaly_rate=args.anomaly_rate,
         churners=args.churners,
         duplicate_rate=args.duplicate_rate,
@@ -196,17 +196,25 @@ def cmd_produce(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_replay(args: argparse.Namespace, settings: Settings) -> int:
     from radar.policies import PolicyError, load_policies
-    from radar.replay import replay
+    from radar.replay import ReplayError, replay
 
     try:
         policies = load_policies(args.policies or settings.policies_file)
     except (PolicyError, OSError) as exc:
         print(f"radar replay: {exc}", file=sys.stderr)
         return 2
-    with open(args.file, "rb") as handle, _output(args.out) as out:
-        summary = replay(
-            handle, lambda record: _write_json_line(out, record), args.file, policies=policies
-        )
+    try:
+        with open(args.file, "rb") as handle, _output(args.out) as out:
+            summary = replay(
+                handle,
+                lambda record: _write_json_line(out, record),
+                args.file,
+                policies=policies,
+                until=args.until,
+            )
+    except ReplayError as exc:
+        print(f"radar replay: {exc}", file=sys.stderr)
+        return 2
     print(json.dumps(summary.as_dict()), file=sys.stderr)
     return 0
 
@@ -324,6 +332,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     simulate.add_argument("--contacts-per-day", type=float, default=2000.0)
     simulate.add_argument(
+        "--customers",
+        type=int,
+        help="customers of the center (default: 1.5 per daily contact, at least 3000)",
+    )
+    simulate.add_argument(
         "--anomaly-rate", type=float, default=0.01, help="share of contacts with an injected fault"
     )
     simulate.add_argument("--churners", type=int, default=5)
@@ -351,6 +364,12 @@ def build_parser() -> argparse.ArgumentParser:
     replay.add_argument("file")
     replay.add_argument("--out", help="JSON Lines output (default: stdout)")
     replay.add_argument("--policies", help="SLA policies YAML (default: $RADAR_POLICIES)")
+    replay.add_argument(
+        "--until",
+        type=_instant,
+        help="after the last event, let time pass to this ISO-8601 instant and fire what is"
+        " due by then",
+    )
     replay.set_defaults(handler=cmd_replay)
 
     query = sub.add_parser("query", help="run a read-only SQL query on ClickHouse")

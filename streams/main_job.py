@@ -14,6 +14,7 @@ import sys
 import threading
 import time
 import urllib.request
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TextIO
 
@@ -21,6 +22,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from infra.local_kafka import LocalKafka
 from radar.config import Settings
+from radar.events import Event
 from radar.simulate.center import INTRADAY_CURVE, CenterModel
 from radar.simulate.generator import Simulation, SimulationOptions
 from schemas.codec import EventCodec, PayloadFormat
@@ -29,8 +31,14 @@ from streams.topics import ensure_topics
 from streams.upstream import EventProducer
 from streams.worker import schema_resolver
 
-EVENTS_PER_CONTACT = 6.2  # measured from the simulator's default life cycles
+# Events per contact within a demo's first hours (a ticket's later events come days after):
+# measured from the simulator's default life cycles once warmed up.
+EVENTS_PER_CONTACT = 5.3
 DEMO_LOCAL_HOUR = 10
+# The simulated center starts this long before now, and only events from now on are sent: a
+# center that opened at this instant would have no contact in progress, and would send a
+# fraction of the announced rate for its first minutes.
+WARM_UP_MS = 30 * 60_000
 
 
 @dataclass(frozen=True)
@@ -74,9 +82,21 @@ def demo_center(rate: float, now_ms: int) -> CenterModel:
     utc_hour = (now_ms // 3_600_000) % 24
     return CenterModel(
         contacts_per_day=rate * 86_400 / EVENTS_PER_CONTACT / busy,
-        customers=max(3000, int(rate * 2000)),
         utc_offset_hours=int(DEMO_LOCAL_HOUR - utc_hour),
     )
+
+
+def live_events(seed: int, rate: float, now_ms: int) -> Iterator[Event]:
+    """The demo center's events from ``now_ms`` on, already in full swing."""
+    simulation = Simulation(
+        SimulationOptions(
+            seed=seed,
+            start_ms=now_ms - WARM_UP_MS,
+            duration_ms=None,
+            model=demo_center(rate, now_ms),
+        )
+    )
+    return (event for event in simulation if event.occurred_at >= now_ms)
 
 
 class LiveSimulator(threading.Thread):
@@ -84,15 +104,7 @@ class LiveSimulator(threading.Thread):
 
     def __init__(self, settings: Settings, rate: float) -> None:
         super().__init__(name="simulator", daemon=True)
-        now = int(time.time() * 1000)
-        self._simulation = Simulation(
-            SimulationOptions(
-                seed=settings.simulate_seed,
-                start_ms=now,
-                duration_ms=None,
-                model=demo_center(rate, now),
-            )
-        )
+        self._events = live_events(settings.simulate_seed, rate, int(time.time() * 1000))
         self._producer = EventProducer(
             settings, EventCodec(schema_resolver(settings)), PayloadFormat.AVRO
         )
@@ -100,7 +112,7 @@ class LiveSimulator(threading.Thread):
         self.sent = 0
 
     def run(self) -> None:
-        for event in self._simulation:
+        for event in self._events:
             wait = event.occurred_at / 1000 - time.time()
             if wait > 0 and self._halt.wait(wait):
                 break

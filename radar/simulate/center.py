@@ -6,10 +6,13 @@ import bisect
 import itertools
 import math
 import random
+from array import array
 from dataclasses import dataclass, field
 from typing import Final
 
 HOUR_MS: Final = 3_600_000
+MIN_CUSTOMERS: Final = 3000
+CUSTOMERS_PER_DAILY_CONTACT: Final = 1.5
 DAY_MS: Final = 24 * HOUR_MS
 
 # Relative arrival intensity per local hour: quiet nights, a morning and an afternoon peak.
@@ -45,9 +48,17 @@ class CenterModel:
     queues: tuple[str, ...] = ("billing", "technical", "sales", "vip")
     agents_per_queue: int = 8
     contacts_per_day: float = 2000.0
-    customers: int = 3000
+    customers: int | None = None  # default: scaled with the contacts (see customer_count)
     utc_offset_hours: int = 9  # local time of the center (Japan by default)
     channel_mix: tuple[tuple[str, float], ...] = (("call", 0.5), ("chat", 0.25), ("ticket", 0.25))
+
+    @property
+    def customer_count(self) -> int:
+        """Customers of the center: 1.5 per daily contact unless set, so a large center has
+        the repeat-contact rates of a small one (about one contact a customer in 45 days)."""
+        if self.customers is not None:
+            return self.customers
+        return max(MIN_CUSTOMERS, round(self.contacts_per_day * CUSTOMERS_PER_DAILY_CONTACT))
 
     def local_hour(self, at_ms: int) -> int:
         return int(((at_ms // HOUR_MS) + self.utc_offset_hours) % 24)
@@ -83,19 +94,29 @@ class Roster:
 
 
 class CustomerBase:
-    """Customers with Zipf-like contact frequency: a few contact often, most rarely."""
+    """Customers with Zipf-like contact frequency: a few contact often, most rarely.
+
+    The weight of the customer of rank r is ``(r + offset) ** -exponent`` with an offset of one
+    per thousand customers: a plain Zipf law gives the top customer of a million a share of
+    the whole center's contacts, thousands a day.
+    """
 
     def __init__(self, count: int, exponent: float = 0.8) -> None:
-        self.ids = [f"cust-{i:06d}" for i in range(1, count + 1)]
-        weights = [1 / (rank**exponent) for rank in range(1, count + 1)]
-        self._cumulative = list(itertools.accumulate(weights))
+        self.count = count
+        offset = count / 1000
+        weights = ((rank + offset) ** -exponent for rank in range(1, count + 1))
+        self._cumulative = array("d", itertools.accumulate(weights))
+
+    @staticmethod
+    def customer_id(rank: int) -> str:
+        return f"cust-{rank:06d}"
 
     def pick(self, rng: random.Random) -> str:
         point = rng.random() * self._cumulative[-1]
-        return self.ids[bisect.bisect_left(self._cumulative, point)]
+        return self.customer_id(bisect.bisect_left(self._cumulative, point) + 1)
 
     def frequent(self, count: int) -> list[str]:
-        return self.ids[:count]
+        return [self.customer_id(rank) for rank in range(1, min(count, self.count) + 1)]
 
 
 class ArrivalProcess:

@@ -97,7 +97,7 @@ class Simulation:
         self._ids = itertools.count(1)
         self._model = options.model
         self._roster = Roster.build(options.model)
-        self._customers = CustomerBase(options.model.customers)
+        self._customers = CustomerBase(options.model.customer_count)
         self._arrivals = ArrivalProcess(options.model, self._rng)
         self._pending: list[tuple[int, int, Event]] = []  # (arrives at, seq, event)
         self._seq = itertools.count()

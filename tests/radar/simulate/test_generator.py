@@ -1,10 +1,11 @@
 from __future__ import annotations
 
+import random
 from collections import Counter
 from itertools import islice
 
 from radar.events import Event, EventType, TicketStatus, event_to_record, parse_event
-from radar.simulate.center import HOUR_MS, CenterModel, Roster
+from radar.simulate.center import HOUR_MS, CenterModel, CustomerBase, Roster
 from radar.simulate.generator import Simulation, SimulationOptions, TruthKind
 from radar.simulate.lifecycles import Anomaly
 
@@ -146,3 +147,22 @@ def test_agents_are_picked_from_the_queue_and_their_shift() -> None:
         agent = roster.on_shift(rng, "vip", at)
         assert agent.queue == "vip"
         assert agent.shift.covers(model.local_hour(at))
+
+
+def _customers_of(events: list[Event]) -> set[str]:
+    return {e.customer_id for e in events if e.customer_id is not None}
+
+
+def test_customers_can_be_set_and_scale_with_the_contact_rate_by_default() -> None:
+    few = SimulationOptions(
+        seed=3, duration_ms=2 * HOUR_MS, model=CenterModel(contacts_per_day=20_000, customers=50)
+    )
+    events, _ = _run(few)
+    assert len(_customers_of(events)) <= 50
+    assert CenterModel(contacts_per_day=2000).customer_count == 3000
+    large = CenterModel(contacts_per_day=1_000_000)
+    assert large.customer_count == 1_500_000
+    # a large center's busiest customers contact it a few dozen times a day, not thousands
+    base, rng, picks = CustomerBase(large.customer_count), random.Random(3), 1_000_000
+    busiest = Counter(base.pick(rng) for _ in range(picks)).most_common(1)[0][1]
+    assert busiest / picks * large.contacts_per_day < 100
