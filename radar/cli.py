@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
+import signal
 import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -402,7 +404,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     handler = args.handler
-    return int(handler(args, settings))
+    try:
+        status = int(handler(args, settings))
+        sys.stdout.flush()  # a pipe is block-buffered: its reader may be gone by now
+        return status
+    except BrokenPipeError:
+        return _reader_went_away()
+
+
+def _reader_went_away() -> int:
+    """The output's reader stopped reading (``radar timeline C | head``): exit quietly, as
+    Unix tools do, with the status a shell shows for SIGPIPE. Standard output is pointed at
+    /dev/null so that the interpreter's final flush does not fail again."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    return 128 + signal.SIGPIPE
 
 
 if __name__ == "__main__":

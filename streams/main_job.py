@@ -120,7 +120,7 @@ class LiveSimulator(threading.Thread):
                 break
             self._producer.send(event)
             self.sent += 1
-        self._producer.flush(10)
+        self._producer.close(10)
 
     def stop(self) -> None:
         self._halt.set()

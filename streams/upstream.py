@@ -78,6 +78,13 @@ class EventProducer:
         for event in events:
             self.send(event)
 
+    def close(self, timeout: float = 10.0) -> DeliveryReport:
+        """Deliver what is queued, then stop the client's threads, so that none of them goes
+        on reconnecting (and logging) once the broker is gone."""
+        report = self.flush(timeout)
+        self._producer.close()
+        return report
+
     def flush(self, timeout: float = 60.0) -> DeliveryReport:
         remaining = self._producer.flush(timeout)
         if remaining:

@@ -115,3 +115,16 @@ def test_radar_timeline_prints_a_table(tmp_path: Path) -> None:
     )
     assert missing.returncode == 1
     assert "no contacts" in missing.stderr
+    # a reader that stops reading (`radar timeline C | head`): a quiet exit, no traceback
+    cut_short = subprocess.Popen(
+        [sys.executable, "-m", "radar", "timeline", customer],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=env,
+    )
+    assert cut_short.stdout is not None
+    assert cut_short.stderr is not None
+    cut_short.stdout.close()
+    errors = cut_short.stderr.read().decode()
+    assert cut_short.wait(60) == 141, errors
+    assert errors == ""
