@@ -163,3 +163,33 @@ def worker(worker_env: dict[str, str], tmp_path: Path) -> Iterator[WorkerProcess
 
 def dump(obj: object) -> bytes:
     return json.dumps(obj).encode()
+
+
+def read_topic_to_end(settings: Settings, topic: str, timeout: float = 60) -> list[bytes]:
+    """Every value on ``topic``, from the start to the high watermark of each partition."""
+    from confluent_kafka import Consumer, TopicPartition
+
+    consumer = Consumer(
+        settings.kafka_client_config()
+        | {"group.id": f"reader-{next(_tests)}", "enable.auto.commit": False}
+    )
+    try:
+        partitions = consumer.list_topics(topic, timeout=10).topics[topic].partitions
+        ends = {
+            p: consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=10)[1]
+            for p in partitions
+        }
+        consumer.assign([TopicPartition(topic, p, 0) for p, end in ends.items() if end > 0])
+        positions = dict.fromkeys(ends, 0)
+        values: list[bytes] = []
+        deadline = time.monotonic() + timeout
+        while any(positions[p] < end for p, end in ends.items()):
+            assert time.monotonic() < deadline, f"{topic} not read to its end"
+            for message in consumer.consume(1000, 0.5):
+                offset = message.offset()
+                if message.error() is None and offset is not None:
+                    positions[message.partition()] = offset + 1
+                    values.append(message.value() or b"")
+        return values
+    finally:
+        consumer.close()
