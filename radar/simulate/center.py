@@ -96,14 +96,15 @@ class Roster:
 class CustomerBase:
     """Customers with Zipf-like contact frequency: a few contact often, most rarely.
 
-    The weight of the customer of rank r is ``(r + offset) ** -exponent`` with an offset of one
-    per thousand customers: a plain Zipf law gives the top customer of a million a share of
-    the whole center's contacts, thousands a day.
+    The weight of the customer of rank r is ``(r + offset) ** -exponent``: a plain Zipf law
+    (the default center's 3,000 customers) gives the top customer of a million a share of the
+    whole center's contacts, thousands a day, so beyond the default each thousand customers
+    more flattens the head by one rank.
     """
 
     def __init__(self, count: int, exponent: float = 0.8) -> None:
         self.count = count
-        offset = count / 1000
+        offset = max(0, count - MIN_CUSTOMERS) / 1000
         weights = ((rank + offset) ** -exponent for rank in range(1, count + 1))
         self._cumulative = array("d", itertools.accumulate(weights))
 
