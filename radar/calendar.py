@@ -91,6 +91,9 @@ class BusinessCalendar:
     def _local_day(self, at_ms: int) -> date:
         return datetime.fromtimestamp(at_ms / 1000, UTC).astimezone(self.zone).date()
 
+    def is_open(self, at_ms: int) -> bool:
+        return any(o <= at_ms < c for o, c in self.open_intervals(self._local_day(at_ms)))
+
     def add(self, start_ms: int, duration_ms: int) -> int:
         """The instant when ``duration_ms`` of business time has passed after ``start_ms``."""
         remaining = duration_ms

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from enum import StrEnum
 from pathlib import Path
@@ -117,8 +117,17 @@ class Policy:
 
 @dataclass(frozen=True)
 class QueueRules:
-    short_abandon_ms: int = 10_000
-    service_level_ms: int = 20_000
+    """A queue's answer-time rules and the targets its alerts compare against."""
+
+    short_abandon_ms: int = 10_000  # a caller who hangs up sooner was not really waiting
+    service_level_ms: int = 20_000  # answered within this counts towards the service level
+    service_level_goal: float = 0.8  # the share of contacts to answer within it
+    abandon_rate_limit: float = 0.1  # abandons (short ones aside) above this share alert
+    oldest_wait_limit_ms: int = 120_000  # a contact waiting longer alerts
+    calendar: BusinessCalendar | None = None  # open hours: an upstream silent then is an outage
+
+    def is_open(self, at_ms: int) -> bool:
+        return self.calendar is None or self.calendar.is_open(at_ms)
 
 
 @dataclass(frozen=True)
@@ -212,9 +221,10 @@ def parse_policies(text: str, source: str = "<policies>") -> PolicySet:
     if not policies:
         raise r.fail("policies", "at least one policy is needed")
     queues_spec = r.mapping(root.get("queues", {}), "queues")
-    default = _queue(r, queues_spec.pop("default", {}), "queues.default", QueueRules())
+    default = _queue(r, queues_spec.pop("default", {}), "queues.default", QueueRules(), calendars)
     queues = {
-        name: _queue(r, spec, f"queues.{name}", default) for name, spec in queues_spec.items()
+        name: _queue(r, spec, f"queues.{name}", default, calendars)
+        for name, spec in queues_spec.items()
     }
     grace = r.duration(root.get("grace", "5s"), "grace")
     return PolicySet(
@@ -416,14 +426,38 @@ def _policy(r: _Reader, spec: Any, path: str, calendars: Mapping[str, BusinessCa
     )
 
 
-def _queue(r: _Reader, spec: Any, path: str, default: QueueRules) -> QueueRules:
+def _queue(
+    r: _Reader,
+    spec: Any,
+    path: str,
+    default: QueueRules,
+    calendars: Mapping[str, BusinessCalendar],
+) -> QueueRules:
     spec = r.mapping(spec, path)
-    r.unknown_keys(spec, {"short_abandon", "service_level"}, path)
-    return QueueRules(
-        r.duration(spec["short_abandon"], f"{path}.short_abandon")
-        if "short_abandon" in spec
-        else default.short_abandon_ms,
-        r.duration(spec["service_level"], f"{path}.service_level")
-        if "service_level" in spec
-        else default.service_level_ms,
-    )
+    durations = {
+        "short_abandon": "short_abandon_ms",
+        "service_level": "service_level_ms",
+        "oldest_wait_limit": "oldest_wait_limit_ms",
+    }
+    shares = {
+        "service_level_goal": "service_level_goal",
+        "abandon_rate_limit": "abandon_rate_limit",
+    }
+    r.unknown_keys(spec, {*durations, *shares, "calendar"}, path)
+    changes: dict[str, Any] = {
+        field_name: r.duration(spec[key], f"{path}.{key}")
+        for key, field_name in durations.items()
+        if key in spec
+    }
+    for key, field_name in shares.items():
+        if key in spec:
+            share = spec[key]
+            if isinstance(share, bool) or not isinstance(share, int | float) or not 0 <= share <= 1:
+                raise r.fail(f"{path}.{key}", f"{share!r} is not a share between 0 and 1")
+            changes[field_name] = float(share)
+    if "calendar" in spec:
+        name = spec["calendar"]
+        if name not in calendars:
+            raise r.fail(f"{path}.calendar", f"no calendar named {name!r}")
+        changes["calendar"] = calendars[name]
+    return replace(default, **changes)

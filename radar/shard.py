@@ -16,6 +16,7 @@ from radar.churn.detector import ChurnDetector, ChurnRecord
 from radar.events import Event
 from radar.gaps.detector import AssigneeGapDetector, GapRecord
 from radar.policies import PolicySet
+from radar.queues import QueueFigures
 from radar.sequencer import EventSequencer
 from radar.sla.engine import SlaEngine
 from radar.sla.records import SlaRecord
@@ -82,6 +83,7 @@ class DetectorShard:
     def __init__(self, policies: PolicySet) -> None:
         self._detectors = _Detectors(policies)
         self._sequencer = EventSequencer(self._detectors, policies.grace_ms)
+        self.queues = QueueFigures(policies)
 
     @property
     def sla_engine(self) -> SlaEngine | None:
@@ -96,6 +98,7 @@ class DetectorShard:
         return self._detectors.churn
 
     def offer(self, event: Event, watermark: int) -> ShardRecords:
+        self.queues.apply(event)  # on arrival: a wallboard cannot wait out the grace period
         return ShardRecords.of(self._sequencer.offer(event, watermark))
 
     def advance(self, watermark: int) -> ShardRecords:

@@ -1,13 +1,20 @@
 """Prometheus metrics of the pipeline, instrumented directly with prometheus-client.
 
-Labels are closed sets only (channel, type, reason, table, topic, partition): never a customer,
-ticket or agent id.
+Labels are closed sets only (channel, type, reason, table, topic, partition, queue, status,
+state): never a customer, ticket or agent id.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from typing import Final
+
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
-from prometheus_client.core import REGISTRY
+from prometheus_client.core import REGISTRY, GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
+
+from radar.policies import PolicySet
+from radar.queues import Count, Duration, QueueSnapshot, QueueTally
 
 SINK_LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
 
@@ -62,6 +69,12 @@ class PipelineMetrics:
             "radar_event_time_lag_seconds",
             "Processing time minus occurred_at of the newest event processed, per channel.",
             ["channel"],
+            registry=registry,
+        )
+        self.last_input_event = Gauge(
+            "radar_input_last_event_timestamp_seconds",
+            "When the worker last took in a valid event from the topic (a silent upstream).",
+            ["topic"],
             registry=registry,
         )
         self.last_batch = Gauge(
@@ -167,3 +180,134 @@ class DetectorStateMetrics:
             "Journal entries dropped after the retention period.",
             registry=registry,
         )
+
+
+# seconds: answer waits and first responses are seconds to minutes; first replies hours to days
+_WAIT_BUCKETS = (5.0, 10.0, 20.0, 30.0, 60.0, 120.0, 300.0, 600.0, 1800.0, 3600.0)
+_HANDLE_BUCKETS = (30.0, 60.0, 120.0, 300.0, 600.0, 900.0, 1800.0, 3600.0)
+_REPLY_BUCKETS = (300.0, 900.0, 1800.0, 3600.0, 7200.0, 14400.0, 28800.0, 86400.0, 259200.0)
+DURATION_BUCKETS: Final = {
+    Duration.ANSWER_WAIT: _WAIT_BUCKETS,
+    Duration.HOLD: _WAIT_BUCKETS,
+    Duration.HANDLE: _HANDLE_BUCKETS,
+    Duration.FIRST_RESPONSE: _WAIT_BUCKETS,
+    Duration.FIRST_REPLY: _REPLY_BUCKETS,
+}
+COUNT_HELP: Final = {
+    Count.OFFERED: "Inbound calls queued, chats requested and tickets created in the queue.",
+    Count.ANSWERED: "Calls answered and chats accepted.",
+    Count.ANSWERED_WITHIN_THRESHOLD: "Answered within the queue's service-level threshold.",
+    Count.ABANDONED: "Calls and chats abandoned while waiting, short abandons included.",
+    Count.SHORT_ABANDONED: "Abandoned sooner than the queue's short-abandon threshold.",
+    Count.CALLBACKS_REQUESTED: "Callbacks requested by callers.",
+    Count.CALLBACKS_MADE: "Outbound calls to a customer owed a callback.",
+}
+
+
+class QueueMetrics:
+    """Queue figures: counters and histograms from the shards' tallies, and gauges read from
+    the latest snapshot of the shards this worker owns (so a revoked partition's share is
+    gone at the next refresh, and a rebuilt one is back)."""
+
+    def __init__(self, policies: PolicySet, registry: CollectorRegistry = REGISTRY) -> None:
+        self.counts = {
+            what: Counter(f"radar_queue_{what.value}", COUNT_HELP[what], ["queue", "channel"],
+                          registry=registry)
+            for what in Count
+        }  # fmt: skip
+        self.durations = {
+            what: Histogram(
+                f"radar_queue_{what.value}_seconds",
+                f"Queue {what.value.replace('_', ' ')} time.",
+                ["queue", "channel"],
+                buckets=DURATION_BUCKETS[what],
+                registry=registry,
+            )
+            for what in Duration
+        }
+        self.collector = QueueCollector(policies)
+        registry.register(self.collector)
+
+    def add(self, tally: QueueTally) -> None:
+        for (what, queue, channel), n in tally.counts.items():
+            self.counts[what].labels(queue, channel).inc(n)
+        for duration, queue, channel, seconds in tally.durations:
+            self.durations[duration].labels(queue, channel).observe(seconds)
+
+
+class QueueCollector(Collector):
+    def __init__(self, policies: PolicySet) -> None:
+        self._policies = policies
+        self._snapshot = QueueSnapshot()
+        self._roster: dict[str, int] | None = None
+        self._now = 0.0
+
+    def update(self, snapshot: QueueSnapshot, roster: dict[str, int] | None, now: float) -> None:
+        """``roster``: agents by state, from one owner only (every shard sees every agent)."""
+        self._snapshot, self._roster, self._now = snapshot, roster, now
+
+    def collect(self) -> Iterator[Metric]:
+        snapshot, now = self._snapshot, self._now
+        waiting = GaugeMetricFamily(
+            "radar_queue_waiting", "Calls and chats waiting now.", labels=["queue", "channel"]
+        )
+        oldest = GaugeMetricFamily(
+            "radar_queue_oldest_wait_seconds",
+            "How long the longest-waiting call or chat has waited (max over workers).",
+            labels=["queue", "channel"],
+        )
+        for (queue, channel), n in sorted(snapshot.waiting.items()):
+            waiting.add_metric([queue, channel], n)
+        for (queue, channel), since in sorted(snapshot.oldest_waiting_since.items()):
+            oldest.add_metric([queue, channel], max(0.0, now - since / 1000))
+        tickets = GaugeMetricFamily(
+            "radar_queue_tickets_open", "Open tickets by status.", labels=["queue", "status"]
+        )
+        for (queue, status), n in sorted(snapshot.tickets_open.items()):
+            tickets.add_metric([queue, status], n)
+        unassigned = GaugeMetricFamily(
+            "radar_queue_tickets_unassigned", "Open tickets with no owner.", labels=["queue"]
+        )
+        for queue, n in sorted(snapshot.tickets_unassigned.items()):
+            unassigned.add_metric([queue], n)
+        owed = GaugeMetricFamily(
+            "radar_queue_oldest_reply_owed_seconds",
+            "How long the oldest open ticket has waited for its first reply (max over workers).",
+            labels=["queue"],
+        )
+        for queue, since in sorted(snapshot.oldest_reply_owed_since.items()):
+            owed.add_metric([queue], max(0.0, now - since / 1000))
+        yield from (waiting, oldest, tickets, unassigned, owed)
+        yield from self._targets(snapshot.queues)
+        if self._roster is not None:
+            agents = GaugeMetricFamily(
+                "radar_roster_agents", "Agents on the roster, by state.", labels=["state"]
+            )
+            for state, n in sorted(self._roster.items()):
+                agents.add_metric([state], n)
+            yield agents
+
+    def _targets(self, seen: frozenset[str]) -> Iterator[Metric]:
+        """Each queue's targets from the policy file, so rules need not hard-code them."""
+        families = {
+            name: GaugeMetricFamily(name, text, labels=["queue"])
+            for name, text in (
+                ("radar_queue_service_level_goal_ratio", "Share to answer within the threshold."),
+                ("radar_queue_service_level_threshold_seconds", "The service-level threshold."),
+                ("radar_queue_abandon_rate_limit_ratio", "Abandon rate above which to alert."),
+                ("radar_queue_oldest_wait_limit_seconds", "Oldest wait above which to alert."),
+                ("radar_queue_open", "1 while the queue's calendar is open, else 0."),
+            )
+        }
+        for queue in sorted(seen | set(self._policies.queues)):
+            rules = self._policies.queue(queue)
+            values = (
+                rules.service_level_goal,
+                rules.service_level_ms / 1000,
+                rules.abandon_rate_limit,
+                rules.oldest_wait_limit_ms / 1000,
+                1.0 if rules.is_open(int(self._now * 1000)) else 0.0,
+            )
+            for family, value in zip(families.values(), values, strict=True):
+                family.add_metric([queue], value)
+        yield from families.values()

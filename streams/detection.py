@@ -16,14 +16,16 @@ record. Records are written behind the agent by ``streams/emitter.py``.
 from __future__ import annotations
 
 import logging
+import time
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 
 from radar.clock import EventTimeClock, WallClock
 from radar.events import Event
 from radar.policies import PolicySet
+from radar.queues import QueueSnapshot
 from radar.shard import DetectorShard, ShardRecords
-from sinks.metrics import DetectorStateMetrics
+from sinks.metrics import DetectorStateMetrics, QueueMetrics
 from sinks.writer import SinkWriter
 from streams.emitter import DetectorSink, RecordEmitter
 from streams.journal import DetectorJournal
@@ -41,6 +43,7 @@ class PartitionedDetection:
         sinks: Sequence[DetectorSink],
         writer: SinkWriter,
         metrics: DetectorStateMetrics,
+        queue_metrics: QueueMetrics,
         retention_hours: float = 72.0,
         clock: WallClock | None = None,
         fed_with_watermarks: bool = False,
@@ -49,6 +52,7 @@ class PartitionedDetection:
         engine does); then a partition's clock waits for it, even at start."""
         self._fed_with_watermarks = fed_with_watermarks
         self.metrics = metrics
+        self.queue_metrics = queue_metrics
         self.policies = policies
         self.shards: dict[int, DetectorShard] = {}
         self._journal = journal
@@ -81,6 +85,7 @@ class PartitionedDetection:
             records.extend(shard.offer(event, watermark))
             self.metrics.events.labels(event.channel.value).inc()
         self._watermarks[partition] = watermark
+        self.queue_metrics.add(shard.queues.tally.drain())
         return await self._unseen(partition, records)
 
     async def tick(self, partition: int, sent_at: int) -> ShardRecords:
@@ -164,6 +169,12 @@ class PartitionedDetection:
         self.metrics.partitions.set(len(self.shards))
         for sink in self._sinks:
             sink.gauge(self.shards.values())
+        snapshot = QueueSnapshot()
+        for shard in self.shards.values():
+            snapshot = snapshot.plus(shard.queues.snapshot())
+        first = self.shards.get(0)  # agents reach every partition: partition 0's owner counts them
+        roster = first.queues.roster() if first is not None else None
+        self.queue_metrics.collector.update(snapshot, roster, time.time())
 
     async def _shard(self, partition: int) -> DetectorShard:
         shard = self.shards.get(partition)
@@ -176,6 +187,7 @@ class PartitionedDetection:
         for event in events:
             records.extend(shard.offer(event, replay_clock.observe(event.occurred_at)))
         # not advanced to now: the partition's backlog comes first, then a tick
+        shard.queues.tally.drain()  # the previous owner counted these events
         self.shards[partition] = shard
         self._watermarks[partition] = min(replay_clock.now(), self._clock.now())
         self._unverified[partition] = self._clock.now()

@@ -110,6 +110,8 @@ class Ingestor:
         now = time.time()
         for channel, occurred_at in newest.items():
             self._metrics.event_time_lag.labels(channel.value).set(now - occurred_at / 1000)
+        for topic in {item.position.topic for item in outcome.accepted}:
+            self._metrics.last_input_event.labels(topic).set(now)
         self._metrics.last_batch.set(now)
 
     def _dead_letter(self, rejection: Rejection, message: InputMessage) -> DeadLetter:

@@ -26,6 +26,7 @@ from sinks.metrics import (
     DetectorStateMetrics,
     GapMetrics,
     PipelineMetrics,
+    QueueMetrics,
     SlaMetrics,
 )
 from sinks.writer import SinkWriter
@@ -110,6 +111,7 @@ def run_worker(settings: Settings) -> None:
         sinks,
         writer,
         DetectorStateMetrics(REGISTRY),
+        QueueMetrics(policies, REGISTRY),
         settings.state_retention_hours,
         fed_with_watermarks=settings.ingest_engine == IngestEngine.BULK,
     )
