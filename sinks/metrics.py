@@ -227,8 +227,16 @@ class QueueMetrics:
         }
         self.collector = QueueCollector(policies)
         registry.register(self.collector)
+        self._seen: set[tuple[str, str]] = set()
 
     def add(self, tally: QueueTally) -> None:
+        for _, queue, channel in tally.counts:
+            if (queue, channel) not in self._seen:
+                # every count of a queue exists from its first contact on, at 0 if need be: a
+                # queue that answers nothing has a service level of 0, not none
+                self._seen.add((queue, channel))
+                for counter in self.counts.values():
+                    counter.labels(queue, channel)
         for (what, queue, channel), n in tally.counts.items():
             self.counts[what].labels(queue, channel).inc(n)
         for duration, queue, channel, seconds in tally.durations:

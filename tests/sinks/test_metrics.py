@@ -69,6 +69,7 @@ def test_queue_figures_are_exposed_and_lint_clean() -> None:
     }
     vip_call = (("channel", "call"), ("queue", "vip"))
     assert samples[("radar_queue_offered_total", vip_call)] == 1
+    assert samples[("radar_queue_answered_within_threshold_total", vip_call)] == 0  # not absent
     assert samples[("radar_queue_waiting", vip_call)] == 1
     assert samples[("radar_queue_oldest_wait_seconds", vip_call)] == 30
     assert samples[("radar_queue_service_level_goal_ratio", (("queue", "vip"),))] == 0.9

@@ -1,0 +1,122 @@
+"""A queue's incident, driven through Kafka, seen by a real Prometheus server: the agents of
+one queue stop answering while calls keep arriving, the service-level alert goes pending, then
+firing, and resolves once calls are answered again.
+
+The rules are the project's own, with short windows and ``for:`` durations (a test copy).
+"""
+
+from __future__ import annotations
+
+import itertools
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from infra.local_kafka import free_port
+from infra.local_prometheus import RULES, LocalPrometheus
+from radar.events import Direction, EventType
+from streams.topics import ensure_topics
+from tests.integration.conftest import WorkerProcess
+from tests.integration.test_sla_live import Upstream
+from tests.radar.sla.test_ground_truth import EXAMPLE
+
+pytestmark = pytest.mark.integration
+ALERT = "RadarQueueServiceLevelLow"
+
+
+@pytest.fixture
+def engine() -> str:
+    return "bulk"
+
+
+def _fast_rules(folder: Path) -> Path:
+    """The queue rules with 20 s windows and 3 s ``for:``, so an incident fits in a test."""
+    text = (RULES / "queues.rules.yml").read_text().replace("[15m]", "[20s]")
+    rules = yaml.safe_load(text)
+    for group in rules["groups"]:
+        for rule in group["rules"]:
+            if "for" in rule:
+                rule["for"] = "3s"
+    path = folder / "queues.fast.rules.yml"
+    path.write_text(yaml.safe_dump(rules))
+    return path
+
+
+@pytest.fixture
+def prometheus(worker: WorkerProcess, tmp_path: Path) -> Iterator[LocalPrometheus]:
+    worker.env["RADAR_POLICIES"] = str(EXAMPLE)
+    ensure_topics(load_worker_settings(worker))
+    worker.start()
+    assert worker.run is not None
+    server = LocalPrometheus(
+        tmp_path / "prometheus",
+        [worker.run.url.removeprefix("http://")],
+        free_port(),
+        [_fast_rules(tmp_path)],
+        scrape_interval="1s",
+    ).start()
+    yield server
+    server.stop()
+
+
+def load_worker_settings(worker: WorkerProcess) -> Any:
+    from radar.config import load_settings
+
+    return load_settings(environ=worker.env)
+
+
+def _state(server: LocalPrometheus) -> str:
+    alerts = [a for a in server.api("alerts")["alerts"] if a["labels"]["alertname"] == ALERT]
+    billing = [a for a in alerts if a["labels"].get("queue") == "billing"]
+    return billing[0]["state"] if billing else "inactive"
+
+
+def test_a_queue_that_stops_answering_pages_and_recovers(
+    worker: WorkerProcess, prometheus: LocalPrometheus, capsys: Any
+) -> None:
+    loaded = {r["name"] for g in prometheus.api("rules")["groups"] for r in g["rules"]}
+    assert ALERT in loaded
+    upstream = Upstream(load_worker_settings(worker))
+    numbers = itertools.count()
+
+    def call(answered: bool) -> None:
+        iid = f"call-{next(numbers)}"
+        upstream.send(EventType.CALL_QUEUED, iid, direction=Direction.INBOUND)
+        if answered:
+            upstream.send(EventType.CALL_ANSWERED, iid, agent_id="agent-1")
+
+    began = time.monotonic()
+    seen: dict[str, float] = {}
+    while "firing" not in seen:  # the incident: calls keep coming, nobody answers
+        assert time.monotonic() - began < 90, (
+            f"no firing alert; seen {seen}; offered"
+            f" {prometheus.api('query?query=radar_queue_offered_total')['result']}; up"
+            f" {prometheus.api('query?query=up')['result']}; sl"
+            f" {prometheus.api('query?query=radar:queue_service_level:ratio15m')['result']}"
+        )
+        call(answered=False)
+        state = _state(prometheus)
+        seen.setdefault(state, time.monotonic() - began)
+        time.sleep(0.3)
+    assert "pending" in seen, "the alert fired without going pending first"
+    assert seen["pending"] < seen["firing"]
+
+    ended = time.monotonic()
+    while _state(prometheus) != "inactive":  # calls answered at once again
+        assert time.monotonic() - ended < 90, "the alert did not resolve"
+        call(answered=True)
+        time.sleep(0.3)
+    resolved = time.monotonic() - ended
+
+    upstream.producer.close()
+    level = prometheus.api('query?query=radar:queue_service_level:ratio5m{queue="billing"}')
+    with capsys.disabled():
+        print(
+            f"\nincident on a real Prometheus: pending after {seen['pending']:.1f} s, firing after"
+            f" {seen['firing']:.1f} s, resolved {resolved:.1f} s after the queue answered again"
+        )
+    assert level["result"], "the service level is recorded"
