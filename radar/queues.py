@@ -265,9 +265,7 @@ class QueueFigures:
         for c in self._contacts.values():
             if c.started_at is None:
                 continue
-            if c.channel is Channel.TICKET:
-                if c.status not in _OPEN_TICKET:
-                    continue
+            if c.channel is Channel.TICKET:  # open: solved and closed ones are forgotten
                 snapshot.tickets_open[(c.queue, c.status.value)] += 1
                 if c.owner is None:
                     snapshot.tickets_unassigned[c.queue] += 1
