@@ -86,6 +86,9 @@ SETTINGS: Final[dict[str, Setting]] = {
         "RADAR_SIMULATE_RATE", 50.0, "events/s the simulator sends in `radar run`"
     ),
     "simulate_seed": Setting("RADAR_SIMULATE_SEED", 7, "seed of the simulator in `radar run`"),
+    "prometheus_port": Setting(
+        "RADAR_PROMETHEUS_PORT", 9090, "port of the Prometheus `radar run` starts; 0 = any free"
+    ),
     "policies_file": Setting(
         "RADAR_POLICIES", "config/policies.yaml", "SLA policies (YAML); empty = no SLA engine"
     ),
@@ -146,6 +149,7 @@ class Settings:
     dedup_warm_hours: float
     simulate_rate: float
     simulate_seed: int
+    prometheus_port: int
     policies_file: str
     state_retention_hours: float
     table_store: str

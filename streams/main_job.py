@@ -1,8 +1,9 @@
 """``radar run``: the whole system on one machine, for a first look and for demos.
 
 Starts the local broker (unless Kafka is configured), creates topics, starts ``radar worker``
-as a child process, feeds it simulated live traffic and prints a summary every few seconds.
-Ctrl-C (or SIGTERM) stops the simulator, then the worker, then the broker, in that order.
+as a child process and a Prometheus server scraping it, feeds it simulated live traffic and
+prints a summary every few seconds. Ctrl-C (or SIGTERM) stops the simulator, Prometheus, the
+worker, then the broker, in that order.
 """
 
 from __future__ import annotations
@@ -20,7 +21,8 @@ from typing import TextIO
 
 from prometheus_client.parser import text_string_to_metric_families
 
-from infra.local_kafka import LocalKafka
+from infra.local_kafka import LocalKafka, free_port
+from infra.local_prometheus import LocalPrometheus
 from radar.config import Settings
 from radar.events import Event
 from radar.simulate.center import INTRADAY_CURVE, CenterModel
@@ -157,6 +159,7 @@ class MainJob:
         }
         worker: subprocess.Popen[bytes] | None = None
         simulator: LiveSimulator | None = None
+        prometheus: LocalPrometheus | None = None
         try:
             if self._broker is not None:
                 self._say(f"starting Apache Kafka on {self._broker.bootstrap_servers} ...")
@@ -169,6 +172,7 @@ class MainJob:
             self._say(
                 f'worker up: metrics at {run.url}/metrics · `radar query "SQL"` to ask ClickHouse'
             )
+            prometheus = self._start_prometheus(run)
             if self.rate > 0:
                 simulator = LiveSimulator(self.settings, self.rate)
                 simulator.start()
@@ -181,6 +185,8 @@ class MainJob:
             self._say("stopping ...")
             if simulator is not None:
                 simulator.stop()
+            if prometheus is not None:
+                prometheus.stop()
             if worker is not None:
                 _terminate(worker)
             if self._broker is not None:
@@ -188,6 +194,24 @@ class MainJob:
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
             self._say("stopped")
+
+    def _start_prometheus(self, run: RunFile) -> LocalPrometheus | None:
+        """Debian's Prometheus on loopback, scraping the worker every 2 s with the alert rules
+        loaded: queue figures and alerts in its UI within a minute."""
+        port = self.settings.prometheus_port or free_port()
+        prometheus = LocalPrometheus(
+            self.settings.data_dir / "prometheus", [run.url.removeprefix("http://")], port
+        )
+        try:
+            prometheus.start()
+        except RuntimeError as exc:
+            self._say(f"no Prometheus: {exc}")
+            return None
+        self._say(
+            f"prometheus at {prometheus.url} · queue figures: {prometheus.url}/graph"
+            f"?g0.expr=radar%3Aqueue_waiting%3Asum · alerts: {prometheus.url}/alerts"
+        )
+        return prometheus
 
     def _start_worker(self) -> subprocess.Popen[bytes]:
         command = [sys.executable, "-m", "radar"]

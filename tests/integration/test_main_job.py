@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import signal
 import subprocess
 import sys
 import time
+import urllib.error
+import urllib.request
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -18,6 +22,7 @@ from streams.endpoint import RunFile
 pytestmark = pytest.mark.integration
 
 SUMMARY = re.compile(r"events in (\d+) .* rows written (\d+)")
+PROMETHEUS = re.compile(r"prometheus at (http://127\.0\.0\.1:\d+)")
 
 
 def test_radar_run_processes_traffic_and_stops_on_ctrl_c(tmp_path: Path) -> None:
@@ -27,6 +32,7 @@ def test_radar_run_processes_traffic_and_stops_on_ctrl_c(tmp_path: Path) -> None
         "RADAR_LOCAL_KAFKA_PORT": str(free_port()),
         "RADAR_HTTP_PORT": "0",
         "RADAR_SIMULATE_RATE": "200",
+        "RADAR_PROMETHEUS_PORT": "0",
     }
     env.pop("KAFKA_BOOTSTRAP_SERVERS", None)
     run = subprocess.Popen(
@@ -54,6 +60,9 @@ def test_radar_run_processes_traffic_and_stops_on_ctrl_c(tmp_path: Path) -> None
         assert "/metrics" in text
         worker = RunFile.read(data_dir)
         assert worker is not None
+        prometheus = PROMETHEUS.search(text)
+        assert prometheus is not None, text
+        _scrapes_the_worker_with_the_rules_loaded(prometheus.group(1))
 
         run.send_signal(signal.SIGINT)
         rest, _ = run.communicate(timeout=90)
@@ -68,3 +77,22 @@ def test_radar_run_processes_traffic_and_stops_on_ctrl_c(tmp_path: Path) -> None
     with pytest.raises(ProcessLookupError):
         os.kill(worker.pid, 0)
     assert not (data_dir / "kafka" / "broker.pid").exists()
+    with pytest.raises(urllib.error.URLError, match="refused"):  # Prometheus stopped too
+        urllib.request.urlopen(f"{prometheus.group(1)}/-/ready", timeout=2)
+
+
+def _api(url: str, path: str) -> Any:
+    with urllib.request.urlopen(f"{url}/api/v1/{path}", timeout=5) as response:
+        return json.load(response)["data"]
+
+
+def _scrapes_the_worker_with_the_rules_loaded(url: str) -> None:
+    rules = {r["name"] for g in _api(url, "rules")["groups"] for r in g["rules"]}
+    assert {"RadarQueueServiceLevelLow", "RadarWorkerDown", "radar:queue_waiting:sum"} <= rules
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        offered = _api(url, "query?query=sum(radar_queue_offered_total)")["result"]
+        if offered and float(offered[0]["value"][1]) > 0:
+            return  # the simulated center's calls, as Prometheus scraped them
+        time.sleep(1)
+    raise AssertionError(f"Prometheus has no queue figures: {_api(url, 'targets')}")
