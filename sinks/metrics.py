@@ -228,15 +228,22 @@ class QueueMetrics:
         self.collector = QueueCollector(policies)
         registry.register(self.collector)
         self._seen: set[tuple[str, str]] = set()
+        for queue in policies.queues:  # known queues are scraped at 0 before their first contact
+            for channel in ("call", "chat", "ticket"):
+                self._start_at_zero(queue, channel)
+
+    def _start_at_zero(self, queue: str, channel: str) -> None:
+        """Every count of a queue exists, at 0 if need be: a queue that answers nothing has a
+        service level of 0, not none; and a series Prometheus first sees at 0 loses nothing
+        counted before its first scrape to ``rate()``."""
+        if (queue, channel) not in self._seen:
+            self._seen.add((queue, channel))
+            for counter in self.counts.values():
+                counter.labels(queue, channel)
 
     def add(self, tally: QueueTally) -> None:
         for _, queue, channel in tally.counts:
-            if (queue, channel) not in self._seen:
-                # every count of a queue exists from its first contact on, at 0 if need be: a
-                # queue that answers nothing has a service level of 0, not none
-                self._seen.add((queue, channel))
-                for counter in self.counts.values():
-                    counter.labels(queue, channel)
+            self._start_at_zero(queue, channel)
         for (what, queue, channel), n in tally.counts.items():
             self.counts[what].labels(queue, channel).inc(n)
         for duration, queue, channel, seconds in tally.durations:

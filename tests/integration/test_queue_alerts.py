@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import itertools
 import time
+import urllib.parse
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -48,7 +49,9 @@ def _fast_rules(folder: Path) -> Path:
 
 @pytest.fixture
 def prometheus(worker: WorkerProcess, tmp_path: Path) -> Iterator[LocalPrometheus]:
-    worker.env["RADAR_POLICIES"] = str(EXAMPLE)
+    policies = tmp_path / "policies.yaml"  # the example, with the incident's queue configured
+    policies.write_text(EXAMPLE.read_text().replace("\nqueues:\n", "\nqueues:\n  billing: {}\n", 1))
+    worker.env["RADAR_POLICIES"] = str(policies)
     ensure_topics(load_worker_settings(worker))
     worker.start()
     assert worker.run is not None
@@ -89,6 +92,15 @@ def test_a_queue_that_stops_answering_pages_and_recovers(
         if answered:
             upstream.send(EventType.CALL_ANSWERED, iid, agent_id="agent-1")
 
+    # the configured queue's counters are scraped at 0 before its first call, so rate() over
+    # a window counts every call of it
+    offered = 'radar_queue_offered_total{queue="billing", channel="call"}'
+    deadline = time.monotonic() + 30
+    at_zero = urllib.parse.quote(f"count_over_time({offered}[1m]) >= 2 and {offered} == 0")
+    while not prometheus.api(f"query?query={at_zero}")["result"]:
+        assert time.monotonic() < deadline, "Prometheus never scraped the queue's counters at 0"
+        time.sleep(0.5)
+
     began = time.monotonic()
     seen: dict[str, float] = {}
     while "firing" not in seen:  # the incident: calls keep coming, nobody answers
@@ -113,10 +125,52 @@ def test_a_queue_that_stops_answering_pages_and_recovers(
     resolved = time.monotonic() - ended
 
     upstream.producer.close()
-    level = prometheus.api('query?query=radar:queue_service_level:ratio5m{queue="billing"}')
+    time.sleep(4)  # the last calls scraped and the rules evaluated once more
+    recorded, at = _recorded_service_level(prometheus)
+    computed = _service_level_in_clickhouse(worker, at - 300, at)
     with capsys.disabled():
         print(
             f"\nincident on a real Prometheus: pending after {seen['pending']:.1f} s, firing after"
-            f" {seen['firing']:.1f} s, resolved {resolved:.1f} s after the queue answered again"
+            f" {seen['firing']:.1f} s, resolved {resolved:.1f} s after the queue answered again;"
+            f" service level over 5 min: recorded {recorded:.4f}, from ClickHouse {computed:.4f}"
         )
-    assert level["result"], "the service level is recorded"
+    assert abs(recorded - computed) <= 0.02  # a call or two at the window's edges
+
+
+def _recorded_service_level(server: LocalPrometheus) -> tuple[float, float]:
+    """The 5-minute service level of billing calls, and the instant it was evaluated at."""
+    series = 'radar:queue_service_level:ratio5m{queue="billing", channel="call"}'
+    value = server.api(f"query?query={urllib.parse.quote(series)}")["result"]
+    at = server.api(f"query?query={urllib.parse.quote(f'timestamp({series})')}")["result"]
+    return float(value[0]["value"][1]), float(at[0]["value"][1])
+
+
+def _service_level_in_clickhouse(worker: WorkerProcess, start: float, end: float) -> float:
+    """The README's formula over ``events``: answered within the queue's threshold (20 s in
+    the example policies) / (offered - short abandons), for calls of billing in the window."""
+    window = f"toDateTime64({start}, 3, 'UTC') AND toDateTime64({end}, 3, 'UTC')"
+    row = worker.query(
+        f"""
+        WITH queued AS (
+            SELECT interaction_id, min(occurred_at) AS at FROM events FINAL
+            WHERE type = 'call.queued' AND direction = 'inbound' AND queue = 'billing'
+            GROUP BY interaction_id),
+        answered AS (
+            SELECT interaction_id, min(occurred_at) AS at FROM events FINAL
+            WHERE type = 'call.answered' GROUP BY interaction_id),
+        abandoned AS (
+            SELECT interaction_id, min(occurred_at) AS at FROM events FINAL
+            WHERE type = 'call.abandoned' GROUP BY interaction_id)
+        SELECT
+            countIf(q.at > {window.replace(" AND ", " AND q.at <= ", 1)}) AS offered,
+            countIf(a.at > {window.replace(" AND ", " AND a.at <= ", 1)}
+                    AND dateDiff('millisecond', q.at, a.at) <= 20000) AS within,
+            countIf(b.at > {window.replace(" AND ", " AND b.at <= ", 1)}
+                    AND dateDiff('millisecond', q.at, b.at) < 10000) AS short
+        FROM queued AS q
+        LEFT JOIN answered AS a ON a.interaction_id = q.interaction_id
+        LEFT JOIN abandoned AS b ON b.interaction_id = q.interaction_id
+        """
+    ).rows[0]
+    offered, within, short = (int(v) for v in row)
+    return within / (offered - short)
