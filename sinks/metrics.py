@@ -294,13 +294,12 @@ class QueueCollector(Collector):
             owed.add_metric([queue], max(0.0, now - since / 1000))
         yield from (waiting, oldest, tickets, unassigned, owed)
         yield from self._targets(snapshot.queues)
-        if self._roster is not None:
-            agents = GaugeMetricFamily(
-                "radar_roster_agents", "Agents on the roster, by state.", labels=["state"]
-            )
-            for state, n in sorted(self._roster.items()):
-                agents.add_metric([state], n)
-            yield agents
+        agents = GaugeMetricFamily(  # samples only from partition 0's owner
+            "radar_roster_agents", "Agents on the roster, by state.", labels=["state"]
+        )
+        for state, n in sorted((self._roster or {}).items()):
+            agents.add_metric([state], n)
+        yield agents
 
     def _targets(self, seen: frozenset[str]) -> Iterator[Metric]:
         """Each queue's targets from the policy file, so rules need not hard-code them."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -57,3 +58,36 @@ def test_mounted_files_exist() -> None:
             source = volume.split(":", 1)[0]
             if source.startswith("./"):
                 assert (ROOT / source).exists(), source
+
+
+def dashboard_expressions() -> list[str]:
+    """Every PromQL expression of the provisioned dashboard, its variable set to all queues."""
+    dashboard = json.loads(
+        (ROOT / "infra" / "grafana" / "dashboards" / "contact-radar.json").read_text()
+    )
+    return [
+        target["expr"].replace("$queue", ".*")
+        for panel in dashboard["panels"]
+        for target in panel.get("targets", [])
+    ]
+
+
+def test_grafana_is_provisioned_with_the_dashboard_and_its_datasource() -> None:
+    mounts = _compose()["services"]["grafana"]["volumes"]
+    assert "./infra/grafana/provisioning:/etc/grafana/provisioning:ro" in mounts
+    assert "./infra/grafana/dashboards:/var/lib/grafana/dashboards:ro" in mounts
+    provisioning = ROOT / "infra" / "grafana" / "provisioning"
+    source = yaml.safe_load((provisioning / "datasources" / "prometheus.yml").read_text())
+    provider = yaml.safe_load((provisioning / "dashboards" / "contact-radar.yml").read_text())
+    assert provider["providers"][0]["options"]["path"] == "/var/lib/grafana/dashboards"
+    uid = source["datasources"][0]["uid"]
+    dashboard = json.loads(
+        (ROOT / "infra" / "grafana" / "dashboards" / "contact-radar.json").read_text()
+    )
+    rows = {p["title"] for p in dashboard["panels"] if p["type"] == "row"}
+    assert rows == {"Queue overview", "SLA", "Churn", "Missing assignee", "Pipeline"}
+    for panel in dashboard["panels"]:
+        if panel["type"] != "row":
+            assert panel["datasource"]["uid"] == uid, panel["title"]
+            assert panel["targets"], panel["title"]
+    assert len(dashboard_expressions()) >= 25

@@ -8,19 +8,25 @@ The rules are the project's own, with short windows and ``for:`` durations (a te
 from __future__ import annotations
 
 import itertools
+import re
+import shutil
+import subprocess
 import time
 import urllib.parse
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
+from prometheus_client.parser import text_string_to_metric_families
 
 from infra.local_kafka import free_port
 from infra.local_prometheus import RULES, LocalPrometheus
 from radar.events import Direction, EventType
 from streams.topics import ensure_topics
+from tests.infra.test_compose import dashboard_expressions
 from tests.integration.conftest import WorkerProcess
 from tests.integration.test_sla_live import Upstream
 from tests.radar.sla.test_ground_truth import EXAMPLE
@@ -174,3 +180,37 @@ def _service_level_in_clickhouse(worker: WorkerProcess, start: float, end: float
     ).rows[0]
     offered, within, short = (int(v) for v in row)
     return within / (offered - short)
+
+
+def test_the_dashboard_asks_only_for_what_exists(
+    worker: WorkerProcess, prometheus: LocalPrometheus
+) -> None:
+    """Every name in the Grafana dashboard is in the worker's live exposition or is a rule of
+    ``alerts/``, and every expression is accepted by a real Prometheus; the exposition itself
+    passes ``promtool check metrics``."""
+    assert worker.run is not None
+    with urllib.request.urlopen(f"{worker.run.url}/metrics", timeout=5) as response:
+        exposition = response.read()
+    promtool = shutil.which("promtool")
+    assert promtool is not None
+    lint = subprocess.run(
+        [promtool, "check", "metrics"], input=exposition, capture_output=True, check=False
+    )
+    assert lint.returncode == 0, lint.stdout.decode() + lint.stderr.decode()
+
+    exposed = {"up"}
+    for family in text_string_to_metric_families(exposition.decode()):
+        exposed |= {family.name, f"{family.name}_total"} | {s.name for s in family.samples}
+        if family.type == "histogram":
+            exposed |= {f"{family.name}_{part}" for part in ("bucket", "sum", "count")}
+    recorded = {
+        rule["record"]
+        for path in RULES.glob("*.rules.yml")
+        for group in yaml.safe_load(path.read_text())["groups"]
+        for rule in group["rules"]
+        if "record" in rule
+    }
+    for expr in dashboard_expressions():
+        for name in re.findall(r"\b(radar[_:][A-Za-z0-9_:]*|up)\b", expr):
+            assert name in exposed | recorded, f"{name} in {expr!r} exists nowhere"
+        prometheus.api(f"query?query={urllib.parse.quote(expr)}")  # raises if it does not parse
