@@ -85,7 +85,6 @@ class PartitionedDetection:
             records.extend(shard.offer(event, watermark))
             self.metrics.events.labels(event.channel.value).inc()
         self._watermarks[partition] = watermark
-        self.queue_metrics.add(shard.queues.tally.drain())
         return await self._unseen(partition, records)
 
     async def tick(self, partition: int, sent_at: int) -> ShardRecords:
@@ -158,7 +157,9 @@ class PartitionedDetection:
     async def revoke(self, partitions: Iterable[int]) -> None:
         await self._emitter.drain()  # the next owner must find them in the tables
         for partition in partitions:
-            if self.shards.pop(partition, None) is not None:
+            shard = self.shards.pop(partition, None)
+            if shard is not None:
+                self.queue_metrics.add(shard.queues.tally.drain())  # counted until now
                 log.info("detection partition %d revoked", partition)
             self._watermarks.pop(partition, None)
             self._unverified.pop(partition, None)
@@ -171,6 +172,7 @@ class PartitionedDetection:
             sink.gauge(self.shards.values())
         snapshot = QueueSnapshot()
         for shard in self.shards.values():
+            self.queue_metrics.add(shard.queues.tally.drain())
             snapshot = snapshot.plus(shard.queues.snapshot())
         first = self.shards.get(0)  # agents reach every partition: partition 0's owner counts them
         roster = first.queues.roster() if first is not None else None

@@ -114,6 +114,15 @@ def test_a_dead_workers_shards_move_with_their_journal(
 
     # worker b never stored an event: all its state came from the journal's changelog
     assert b.scalar("SELECT count() FROM events") == 0
+    # queue figures: b's gauges come back from the rebuilt shards, but the tickets a rebuild
+    # replays were counted by a, not again by b
+    wait_until(
+        lambda: b.metric_total("radar_queue_tickets_open", queue="billing") == len(TICKETS),
+        30,
+        "the rebuilt shards' open tickets on worker b's gauges",
+        b,
+    )
+    assert b.metric_total("radar_queue_offered_total", queue="billing") == 0
     assert b.metric_total("radar_detector_journal_replayed_total") >= len(TICKETS)
     assert b.scalar("SELECT count() - uniqExact(id) FROM sla_events") == 0
     records = b.scalar("SELECT count() FROM sla_events")
