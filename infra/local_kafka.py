@@ -44,6 +44,16 @@ def _port_open(port: int) -> bool:
         return sock.connect_ex(("127.0.0.1", port)) == 0
 
 
+def new_cluster_id() -> str:
+    """A random cluster id as Kafka writes them: base64url of a UUID, never starting with '-',
+    which the storage tool's argument parser would take for an option (as Kafka's own
+    ``Uuid.randomUuid`` avoids)."""
+    while True:
+        cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).rstrip(b"=").decode()
+        if not cluster_id.startswith("-"):
+            return cluster_id
+
+
 @dataclass(frozen=True)
 class LocalKafka:
     data_dir: Path
@@ -131,10 +141,14 @@ class LocalKafka:
         properties = self.data_dir / "server.properties"
         properties.write_text(self._properties())
         if not (self.data_dir / "logs" / "meta.properties").exists():
-            cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).rstrip(b"=").decode()
             subprocess.run(
                 self._java(
-                    "kafka.tools.StorageTool", "format", "-t", cluster_id, "-c", str(properties)
+                    "kafka.tools.StorageTool",
+                    "format",
+                    "-t",
+                    new_cluster_id(),
+                    "-c",
+                    str(properties),
                 ),
                 check=True,
                 stdout=subprocess.DEVNULL,
