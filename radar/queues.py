@@ -16,10 +16,11 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Final, TypeVar
+from typing import Any, Final, TypeVar
 
 from radar.events import Author, Channel, Direction, Event, EventType, TicketStatus
 from radar.policies import PolicySet
+from radar.records import json_record, record_id
 
 
 class Count(StrEnum):
@@ -42,6 +43,40 @@ class Duration(StrEnum):
     HANDLE = "handle"  # answered or accepted -> ended
     FIRST_RESPONSE = "first_response"  # a chat's request -> the agent's first message
     FIRST_REPLY = "first_reply"  # a ticket's creation -> the first public agent comment
+
+
+class ContactStage(StrEnum):
+    """The steps of a call or chat through its queue, each written once (BI aggregates)."""
+
+    OFFERED = "offered"
+    ANSWERED = "answered"  # answered or accepted
+    ABANDONED = "abandoned"
+    HANDLED = "handled"  # ended after being answered
+
+
+@dataclass(frozen=True, slots=True)
+class ContactRecord:
+    """One step of a contact, for ClickHouse's per-minute queue aggregates: the same facts the
+    Prometheus counters count, one row each, so a minute's figures can be recomputed."""
+
+    id: str
+    contact_id: str
+    stage: ContactStage
+    channel: str
+    queue: str
+    customer_id: str | None
+    at: int
+    wait_ms: int | None = None  # answered, abandoned: since the contact was offered
+    within_threshold: bool = False  # answered within the queue's service-level threshold
+    short_abandon: bool = False
+    handle_ms: int | None = None  # handled: answered -> ended
+
+    @property
+    def interaction_id(self) -> str:
+        return self.contact_id
+
+    def as_json(self) -> dict[str, Any]:
+        return json_record("contact", self, ("at",))
 
 
 QueueKey = tuple[str, str]  # (queue, channel)
@@ -111,6 +146,8 @@ class _Contact:
     responded: bool = False  # chats: an agent wrote; tickets: an agent replied in public
     status: TicketStatus = TicketStatus.NEW
     owner: str | None = None
+    contact_id: str = ""
+    customer_id: str | None = None
 
     @property
     def key(self) -> QueueKey:
@@ -125,6 +162,7 @@ class QueueFigures:
     def __init__(self, policies: PolicySet) -> None:
         self.policies = policies
         self.tally = QueueTally()
+        self.records: list[ContactRecord] = []  # taken by the shard after each event
         self._contacts: dict[str, _Contact] = {}
         # events whose contact's start has not come (yet): interaction -> (first seen, events)
         self._early: dict[str, tuple[int, list[Event]]] = {}
@@ -145,7 +183,9 @@ class QueueFigures:
             if event.type not in _STARTS:
                 self._hold_early(iid, event)
                 return
-            contact = self._contacts[iid] = _Contact(event.channel, event.queue or NO_QUEUE)
+            contact = self._contacts[iid] = _Contact(
+                event.channel, event.queue or NO_QUEUE, contact_id=iid
+            )
             self._on(contact, event)
             _, early = self._early.pop(iid, (0, []))
             for held in sorted(early, key=lambda e: (e.occurred_at, e.event_id)):
@@ -155,6 +195,10 @@ class QueueFigures:
             self._on(contact, event)
         if contact.ended:
             del self._contacts[iid]
+
+    def take_records(self) -> list[ContactRecord]:
+        records, self.records = self.records, []
+        return records
 
     def _hold_early(self, iid: str, event: Event) -> None:
         """Keep an event whose start may be a few seconds behind; forget those of contacts
@@ -186,7 +230,24 @@ class QueueFigures:
                 return
             c.started_at = event.occurred_at
             c.owner = event.agent_id
+            c.customer_id = event.customer_id
             self.tally.count(Count.OFFERED, c.key)
+            if c.channel is not Channel.TICKET:
+                self._record(c, ContactStage.OFFERED, event.occurred_at)
+
+    def _record(self, c: _Contact, stage: ContactStage, at: int, **figures: Any) -> None:
+        self.records.append(
+            ContactRecord(
+                record_id("contact", c.contact_id, stage.value),
+                c.contact_id,
+                stage,
+                c.channel.value,
+                c.queue,
+                c.customer_id,
+                at,
+                **figures,
+            )
+        )
 
     def _on_call_or_chat(self, c: _Contact, event: Event) -> None:
         at, kind = event.occurred_at, event.type
@@ -197,15 +258,27 @@ class QueueFigures:
                 wait = at - c.started_at
                 self.tally.count(Count.ANSWERED, c.key)
                 self.tally.observe(Duration.ANSWER_WAIT, c.key, wait)
-                if wait <= rules.service_level_ms:
+                within = wait <= rules.service_level_ms
+                if within:
                     self.tally.count(Count.ANSWERED_WITHIN_THRESHOLD, c.key)
+                self._record(
+                    c, ContactStage.ANSWERED, at, wait_ms=max(0, wait), within_threshold=within
+                )
         elif kind in (EventType.CALL_ABANDONED, EventType.CHAT_ABANDONED):
             if c.waiting and c.started_at is not None:
                 self.tally.count(Count.ABANDONED, c.key)
-                if at - c.started_at < rules.short_abandon_ms:
+                short = at - c.started_at < rules.short_abandon_ms
+                if short:
                     self.tally.count(Count.SHORT_ABANDONED, c.key)
                 elif kind is EventType.CALL_ABANDONED and event.customer_id:
                     self._owe_callback(event.customer_id, c.queue)
+                self._record(
+                    c,
+                    ContactStage.ABANDONED,
+                    at,
+                    wait_ms=max(0, at - c.started_at),
+                    short_abandon=short,
+                )
             c.ended = True
         elif kind is EventType.CALL_CALLBACK_REQUESTED:
             self.tally.count(Count.CALLBACKS_REQUESTED, c.key)
@@ -222,6 +295,7 @@ class QueueFigures:
         elif kind in (EventType.CALL_ENDED, EventType.CHAT_ENDED):
             if c.answered_at is not None:
                 self.tally.observe(Duration.HANDLE, c.key, at - c.answered_at)
+                self._record(c, ContactStage.HANDLED, at, handle_ms=max(0, at - c.answered_at))
             c.ended = True
         elif (
             kind is EventType.CHAT_MESSAGE

@@ -63,11 +63,10 @@ def replay(
     """
     intake = Intake(DedupWindow(dedup_capacity))
     summary = ReplaySummary()
-    clock = EventTimeClock()
     policies = policies or PolicySet(())
     if thresholds is not None:
         policies = replace(policies, gaps=thresholds)
-    shard = DetectorShard(policies)
+    detection = EventTimeDetection(policies)
 
     def emit_records(records: ShardRecords) -> None:
         summary.sla_records += len(records.sla)
@@ -87,20 +86,38 @@ def replay(
         admitted = intake.admit(parse_json_event(line), SourcePosition(source, 0, number))
         if isinstance(admitted, Event):
             summary.accepted += 1
-            emit_records(shard.offer(admitted, clock.observe(admitted.occurred_at)))
+            emit_records(detection.offer(admitted))
         elif isinstance(admitted, Duplicate):
             summary.duplicates += 1
         else:
             summary.rejected[admitted.reason.value] += 1
             emit(_rejection_record(admitted, number))
-    if until is not None and until < clock.now():
-        raise ReplayError(
-            f"--until {millis_to_iso(until)} is before the last event"
-            f" ({millis_to_iso(clock.now())})"
-        )
-    end = clock.now() if until is None else until
-    emit_records(shard.advance(end + policies.grace_ms))
+    emit_records(detection.finish(until))
     return summary
+
+
+class EventTimeDetection:
+    """Every detector over stored events, on event time, as one shard of a live worker: what
+    ``radar replay`` and ``radar whatif`` run."""
+
+    def __init__(self, policies: PolicySet) -> None:
+        self.policies = policies
+        self.shard = DetectorShard(policies)
+        self.clock = EventTimeClock()
+
+    def offer(self, event: Event) -> ShardRecords:
+        return self.shard.offer(event, self.clock.observe(event.occurred_at))
+
+    def finish(self, until: int | None = None) -> ShardRecords:
+        """Apply what is held and fire what is due by the newest event time, or by ``until``
+        ("what will be breached by then if nothing happens?")."""
+        if until is not None and until < self.clock.now():
+            raise ReplayError(
+                f"--until {millis_to_iso(until)} is before the last event"
+                f" ({millis_to_iso(self.clock.now())})"
+            )
+        end = self.clock.now() if until is None else until
+        return self.shard.advance(end + self.policies.grace_ms)
 
 
 class ReplayError(ValueError):

@@ -16,7 +16,7 @@ from radar.churn.detector import ChurnDetector, ChurnRecord
 from radar.events import Event
 from radar.gaps.detector import AssigneeGapDetector, GapRecord
 from radar.policies import PolicySet
-from radar.queues import QueueFigures
+from radar.queues import ContactRecord, QueueFigures
 from radar.sequencer import EventSequencer
 from radar.sla.engine import SlaEngine
 from radar.sla.records import SlaRecord
@@ -29,6 +29,7 @@ class ShardRecords:
     sla: list[SlaRecord] = field(default_factory=list)
     gaps: list[GapRecord] = field(default_factory=list)
     churn: list[ChurnRecord] = field(default_factory=list)
+    contacts: list[ContactRecord] = field(default_factory=list)  # written on arrival
 
     @classmethod
     def of(cls, records: list[Record]) -> ShardRecords:
@@ -46,9 +47,19 @@ class ShardRecords:
         self.sla += other.sla
         self.gaps += other.gaps
         self.churn += other.churn
+        self.contacts += other.contacts
 
     def __len__(self) -> int:
-        return len(self.sla) + len(self.gaps) + len(self.churn)
+        return len(self.sla) + len(self.gaps) + len(self.churn) + len(self.contacts)
+
+    def without(self, known: set[str]) -> ShardRecords:
+        """These records but those whose ids are in ``known``."""
+        return ShardRecords(
+            [r for r in self.sla if r.id not in known],
+            [r for r in self.gaps if r.id not in known],
+            [r for r in self.churn if r.id not in known],
+            [r for r in self.contacts if r.id not in known],
+        )
 
 
 class _Detectors:
@@ -99,7 +110,9 @@ class DetectorShard:
 
     def offer(self, event: Event, watermark: int) -> ShardRecords:
         self.queues.apply(event)  # on arrival: a wallboard cannot wait out the grace period
-        return ShardRecords.of(self._sequencer.offer(event, watermark))
+        records = ShardRecords.of(self._sequencer.offer(event, watermark))
+        records.contacts = self.queues.take_records()
+        return records
 
     def advance(self, watermark: int) -> ShardRecords:
         return ShardRecords.of(self._sequencer.advance(watermark))

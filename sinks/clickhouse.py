@@ -24,6 +24,7 @@ from radar.config import Settings
 from radar.dedup import SourcePosition
 from radar.events import Author, Direction, Event, EventType, Priority, TicketStatus
 from radar.gaps.detector import GapRecord
+from radar.queues import ContactRecord
 from radar.sla.records import SlaKind, SlaRecord
 
 EVENT_COLUMNS: Final[tuple[str, ...]] = (
@@ -55,6 +56,7 @@ EVENT_COLUMNS: Final[tuple[str, ...]] = (
 
 CHURN_COLUMNS: Final[tuple[str, ...]] = tuple(f.name for f in dataclass_fields(ChurnRecord))
 GAP_COLUMNS: Final[tuple[str, ...]] = tuple(f.name for f in dataclass_fields(GapRecord))
+CONTACT_COLUMNS: Final[tuple[str, ...]] = tuple(f.name for f in dataclass_fields(ContactRecord))
 # SlaRecord field -> sla_events column ("group" is a keyword in SQL)
 SLA_FIELDS: Final[tuple[str, ...]] = tuple(f.name for f in dataclass_fields(SlaRecord))
 SLA_COLUMNS: Final[tuple[str, ...]] = tuple("group_name" if f == "group" else f for f in SLA_FIELDS)
@@ -252,6 +254,12 @@ class ClickHouseStore:
         rows = [[getattr(r, name) for name in GAP_COLUMNS] for r in records]
         with self._lock:
             self._client.insert("assignee_gaps", rows, column_names=GAP_COLUMNS)
+
+    def insert_contact_records(self, records: Sequence[ContactRecord]) -> None:
+        rows = [[getattr(r, name) for name in CONTACT_COLUMNS] for r in records]
+        if rows:
+            with self._lock:
+                self._client.insert("queue_contacts", rows, column_names=CONTACT_COLUMNS)
 
     def insert_churn_records(self, records: Sequence[ChurnRecord]) -> None:
         if not records:

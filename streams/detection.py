@@ -129,11 +129,7 @@ class PartitionedDetection:
             ids = [r.id for r in sink.records(records)]
             if ids:
                 known |= await self._writer.call(self._writer.store.existing_ids, sink.table, ids)
-        return ShardRecords(
-            [r for r in records.sla if r.id not in known],
-            [r for r in records.gaps if r.id not in known],
-            [r for r in records.churn if r.id not in known],
-        )
+        return records.without(known)
 
     async def complete(self, records: ShardRecords) -> None:
         """Once the journal holds the batch, hand its records to the emitter."""

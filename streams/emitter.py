@@ -35,10 +35,10 @@ class DetectorSink:
     records: Callable[[ShardRecords], Sequence[Any]]  # this detector's part of the output
     table: str
     insert: Callable[[Sequence[Any]], None]  # a ClickHouseStore method
-    publish: KafkaPublisher
+    publish: KafkaPublisher | None  # None: the table only
     encode: Callable[[Any], bytes]
-    count: Callable[[Sequence[Any]], None]
-    gauge: Callable[[Iterable[DetectorShard]], None]
+    count: Callable[[Sequence[Any]], None] = lambda records: None
+    gauge: Callable[[Iterable[DetectorShard]], None] = lambda shards: None
 
 
 class RecordEmitter:
@@ -86,6 +86,8 @@ class RecordEmitter:
         if not records:
             return
         await self._writer.write(sink.table, sink.insert, records)
+        if sink.publish is None:
+            return
         await sink.publish(
             [
                 OutboundMessage(r.interaction_id.encode(), sink.encode(r), list(_AVRO))

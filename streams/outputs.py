@@ -62,6 +62,19 @@ def sla_sink(store: ClickHouseStore, publish: KafkaPublisher, metrics: SlaMetric
     )
 
 
+def contact_sink(store: ClickHouseStore) -> DetectorSink:
+    """Each call's and chat's steps through its queue, for the BI aggregates: a table, no topic
+    (the queue figures reach Prometheus as counters, see ``QueueMetrics``)."""
+    return DetectorSink(
+        "queue figures",
+        lambda records: records.contacts,
+        "queue_contacts",
+        store.insert_contact_records,
+        None,
+        lambda record: b"",
+    )
+
+
 def churn_sink(
     store: ClickHouseStore, publish: KafkaPublisher, metrics: ChurnMetrics
 ) -> DetectorSink:

@@ -37,7 +37,7 @@ from streams.endpoint import RunFile, WorkerEndpoint
 from streams.feed import DetectionFeed
 from streams.ingest import Ingestor
 from streams.journal import JOURNAL_TABLE
-from streams.outputs import churn_sink, gap_sink, sla_sink
+from streams.outputs import churn_sink, contact_sink, gap_sink, sla_sink
 from streams.publisher import KafkaPublisher
 from streams.topics import (
     Topic,
@@ -99,6 +99,7 @@ def run_worker(settings: Settings) -> None:
     sinks = [
         sla_sink(store, publisher(Topic.SLA_EVENTS), SlaMetrics(REGISTRY)),
         gap_sink(store, publisher(Topic.ASSIGNEE_GAPS), GapMetrics(REGISTRY)),
+        contact_sink(store),
         churn_sink(store, publisher(Topic.CHURN_SIGNALS), ChurnMetrics(REGISTRY)),
     ]
     detection = PartitionedDetection(

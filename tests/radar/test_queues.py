@@ -108,3 +108,40 @@ def test_an_answer_that_arrives_before_its_call_counts_once_the_call_comes() -> 
     feed(f, ev(E.CALL_ENDED, 600, "c9"))
     assert f.snapshot().waiting == {}
     assert "older" not in f._early  # forgotten once it is a minute old
+
+
+def test_each_step_of_a_call_or_chat_is_one_record_with_the_queue_thresholds_applied() -> None:
+    f = QueueFigures(POLICIES)
+    feed(
+        f,
+        call("c1", 0, customer_id="k1"), ev(E.CALL_ANSWERED, 15, "c1", agent_id="a"),
+        ev(E.CALL_ENDED, 75, "c1"),
+        call("c2", 0), ev(E.CALL_ABANDONED, 5, "c2"),  # short
+        ev(E.CHAT_REQUESTED, 0, "h1"), ev(E.CHAT_ACCEPTED, 30, "h1", agent_id="a"),
+        ev(E.TICKET_CREATED, 0, "t1"),  # tickets have first-reply records, not queue steps
+    )  # fmt: skip
+    records = {(r.contact_id, r.stage.value): r for r in f.take_records()}
+
+    assert sorted(records) == [
+        ("c1", "answered"), ("c1", "handled"), ("c1", "offered"),
+        ("c2", "abandoned"), ("c2", "offered"),
+        ("h1", "answered"), ("h1", "offered"),
+    ]  # fmt: skip
+    assert records[("c1", "answered")].wait_ms == 15_000
+    assert records[("c1", "answered")].within_threshold
+    assert records[("c1", "handled")].handle_ms == 60_000
+    assert records[("c1", "offered")].customer_id == "k1"
+    assert records[("c2", "abandoned")].short_abandon
+    assert not records[("h1", "answered")].within_threshold  # 30 s > 20 s
+    assert records[("h1", "answered")].channel == "chat"
+    assert len({r.id for r in records.values()}) == 7
+    assert f.take_records() == []
+
+
+def test_a_contact_step_has_the_same_id_however_often_it_is_computed() -> None:
+    first, second = QueueFigures(POLICIES), QueueFigures(POLICIES)
+    events = [call("c1", 0), ev(E.CALL_ANSWERED, 15, "c1", agent_id="a")]
+    feed(first, *events)
+    feed(second, *reversed(events))  # the answer arrives first and waits for the start
+
+    assert first.take_records() == second.take_records()
