@@ -254,6 +254,74 @@ def cmd_query(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_whatif(args: argparse.Namespace, settings: Settings) -> int:
+    """The stored events of a window under the current and a proposed policy file."""
+    import time
+
+    from radar.policies import PolicyError, load_policies
+    from radar.whatif import compare
+    from sinks.clickhouse import events_from, stored_events_query
+
+    try:
+        current = load_policies(args.current or settings.policies_file)
+        proposed = load_policies(args.policies)
+    except (PolicyError, OSError) as exc:
+        print(f"radar whatif: {exc}", file=sys.stderr)
+        return 2
+    until = args.until if args.until is not None else int(time.time() * 1000)
+    since = until - args.since
+    warm_up = since - int(settings.state_retention_hours * 3_600_000)
+    events = []
+    try:
+        for start in range(warm_up, until, WHATIF_CHUNK_MS):  # bounded answers from /query
+            sql = stored_events_query(start, min(start + WHATIF_CHUNK_MS, until))
+            events += events_from(_run_query(settings, sql))
+    except Exception as exc:  # the database's message is the answer the user needs
+        print(f"radar whatif: reading events failed: {exc}", file=sys.stderr)
+        return 1
+    print(
+        f"{len(events)} events from {millis_to_iso(warm_up)} (warm-up) to {millis_to_iso(until)};"
+        f" targets started since {millis_to_iso(since)}",
+        file=sys.stderr,
+    )
+    rows = compare(events, current, proposed, since, until)
+    if args.format == "json":
+        window = {"since": millis_to_iso(since), "until": millis_to_iso(until)}
+        print(json.dumps({**window, "rows": [row.as_dict() for row in rows]}, indent=2))
+    else:
+        print(format_whatif(rows))
+    return 0
+
+
+WHATIF_CHUNK_MS = 6 * 3_600_000
+WHATIF_FIGURES = (
+    ("targets", "targets"),
+    ("breaches", "breaches"),
+    ("achieved_within_target", "within target"),
+    ("median_elapsed_ms", "median elapsed"),
+)
+
+
+def format_whatif(rows: Sequence[Any]) -> str:
+    """One line per queue and metric; each figure as ``current → proposed (difference)``."""
+
+    def show(name: str, value: Any) -> str:
+        if value is None:
+            return "-"
+        if name == "median_elapsed_ms":
+            return f"{value / 60_000:.1f}m"
+        return str(value)
+
+    def cell(row: Any, name: str) -> str:
+        before, after = row.current[name], row.proposed[name]
+        delta = row.difference()[name]
+        change = "" if not delta else f" ({'+' if delta > 0 else '-'}{show(name, abs(delta))})"
+        return f"{show(name, before)} → {show(name, after)}{change}"
+
+    table = [[row.queue, row.metric, *(cell(row, n) for n, _ in WHATIF_FIGURES)] for row in rows]
+    return format_table(["queue", "metric", *(title for _, title in WHATIF_FIGURES)], table)
+
+
 def cmd_timeline(args: argparse.Namespace, settings: Settings) -> int:
     customer = args.customer.replace("\\", "\\\\").replace("'", "\\'")
     sql = (
@@ -294,34 +362,7 @@ def cmd_config(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="radar",
-        description="Contact Radar: real-time SLA, churn and missing-assignee detection.",
-    )
-    parser.add_argument("--config", help="TOML settings file (also $RADAR_CONFIG)")
-    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-
-    run = sub.add_parser(
-        "run", help="the main job: broker, worker and simulated traffic; Ctrl-C stops"
-    )
-    run.add_argument(
-        "--rate",
-        type=float,
-        help="simulated events/s (0: no simulator); default $RADAR_SIMULATE_RATE",
-    )
-    run.set_defaults(handler=cmd_run)
-
-    worker = sub.add_parser("worker", help="the Faust worker alone (what production runs)")
-    worker.set_defaults(handler=cmd_worker)
-
-    broker = sub.add_parser("broker", help="the local Apache Kafka broker")
-    broker.add_argument("action", choices=("start", "stop", "status", "fetch"))
-    broker.set_defaults(handler=cmd_broker)
-
-    topics = sub.add_parser("topics", help="create the project's topics (idempotent)")
-    topics.set_defaults(handler=cmd_topics)
-
+def _add_simulate(sub: Any) -> None:
     simulate = sub.add_parser(
         "simulate", help="generate a deterministic contact-center event stream"
     )
@@ -357,6 +398,52 @@ def build_parser() -> argparse.ArgumentParser:
     simulate.add_argument("--rate", type=float, help="at most this many events/s")
     simulate.set_defaults(handler=cmd_simulate)
 
+
+def _add_whatif(sub: Any) -> None:
+    whatif = sub.add_parser(
+        "whatif",
+        help="the stored events of a window under the current and a proposed policy file",
+    )
+    whatif.add_argument("--policies", required=True, help="the proposed SLA policies (YAML)")
+    whatif.add_argument("--current", help="the current SLA policies (default: $RADAR_POLICIES)")
+    whatif.add_argument(
+        "--since", type=parse_duration, default=parse_duration("7d"), help="window, e.g. 7d, 12h"
+    )
+    whatif.add_argument("--until", type=_instant, help="end of the window, ISO-8601 (default: now)")
+    whatif.add_argument("--format", choices=("table", "json"), default="table")
+    whatif.set_defaults(handler=cmd_whatif)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="radar",
+        description="Contact Radar: real-time SLA, churn and missing-assignee detection.",
+    )
+    parser.add_argument("--config", help="TOML settings file (also $RADAR_CONFIG)")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    run = sub.add_parser(
+        "run", help="the main job: broker, worker and simulated traffic; Ctrl-C stops"
+    )
+    run.add_argument(
+        "--rate",
+        type=float,
+        help="simulated events/s (0: no simulator); default $RADAR_SIMULATE_RATE",
+    )
+    run.set_defaults(handler=cmd_run)
+
+    worker = sub.add_parser("worker", help="the Faust worker alone (what production runs)")
+    worker.set_defaults(handler=cmd_worker)
+
+    broker = sub.add_parser("broker", help="the local Apache Kafka broker")
+    broker.add_argument("action", choices=("start", "stop", "status", "fetch"))
+    broker.set_defaults(handler=cmd_broker)
+
+    topics = sub.add_parser("topics", help="create the project's topics (idempotent)")
+    topics.set_defaults(handler=cmd_topics)
+
+    _add_simulate(sub)
+
     produce = sub.add_parser("produce", help="send a JSON Lines file of events to their topics")
     produce.add_argument("file")
     produce.add_argument("--format", choices=("json", "avro"), default="avro")
@@ -378,6 +465,8 @@ def build_parser() -> argparse.ArgumentParser:
     query.add_argument("sql")
     query.add_argument("--format", choices=("table", "json"), default="table")
     query.set_defaults(handler=cmd_query)
+
+    _add_whatif(sub)
 
     timeline = sub.add_parser(
         "timeline", help="a customer's contacts across channels, and who handled them"

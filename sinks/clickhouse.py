@@ -175,6 +175,30 @@ def event_from_row(row: dict[str, Any]) -> Event:
     )
 
 
+def stored_events_query(since_ms: int, until_ms: int) -> str:
+    """The valid events of ``[since_ms, until_ms)`` in event-time order, times as epoch ms: a
+    read-only statement, so it can go through the worker's ``/query`` (``radar whatif``)."""
+    columns = ", ".join(
+        f"toUnixTimestamp64Milli({c}) AS {c}_ms" if c in _TIME_COLUMNS else c
+        for c in EVENT_COLUMNS[:19]
+    )  # aliased apart: an alias named like its column would stand for it in WHERE
+    return (
+        f"SELECT {columns} FROM events FINAL "
+        f"WHERE occurred_at >= fromUnixTimestamp64Milli({int(since_ms)}) "
+        f"AND occurred_at < fromUnixTimestamp64Milli({int(until_ms)}) "
+        "ORDER BY occurred_at, event_id"
+    )
+
+
+def events_from(result: QueryResult) -> list[Event]:
+    """The events of a ``stored_events_query`` result."""
+    names = [c.removesuffix("_ms") if c.endswith("_at_ms") else c for c in result.columns]
+    return [event_from_row(dict(zip(names, row, strict=True))) for row in result.rows]
+
+
+_TIME_COLUMNS: Final = ("occurred_at", "promised_at")
+
+
 def migrations() -> list[tuple[str, str]]:
     """``(version, sql)`` of every file in ``sinks/migrations``, in order."""
     folder = resources.files("sinks") / "migrations"
@@ -299,22 +323,6 @@ class ClickHouseStore:
                 )
                 found.update(row[0] for row in result.result_rows)
         return found
-
-    def events_since(self, since_ms: int) -> list[Event]:
-        """Valid events since ``since_ms``, in the order the SLA engine applies them."""
-        columns = ", ".join(
-            f"toUnixTimestamp64Milli({c}) AS {c}" if c in ("occurred_at", "promised_at") else c
-            for c in EVENT_COLUMNS[:19]
-        )
-        with self._lock:
-            result = self._client.query(
-                f"SELECT {columns} FROM events FINAL "
-                "WHERE occurred_at >= fromUnixTimestamp64Milli({since:Int64}) "
-                "ORDER BY occurred_at, event_id",
-                parameters={"since": since_ms},
-            )
-        names = result.column_names
-        return [event_from_row(dict(zip(names, row, strict=True))) for row in result.result_rows]
 
     def recent_event_ids(
         self, topic: str, partition: int, hours: float, limit: int

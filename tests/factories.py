@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+from collections.abc import Iterable
 from typing import Any
 
 from radar.events import (
@@ -57,3 +58,14 @@ def make_record(event_type: EventType = EventType.CALL_QUEUED, **fields: Any) ->
         else:
             record[name] = value
     return record
+
+
+def first_copies(events: Iterable[Event]) -> list[Event]:
+    """The events as the pipeline's dedup lets them through: each event id once."""
+    seen: set[str] = set()
+    kept = []
+    for event in events:
+        if event.event_id not in seen:
+            seen.add(event.event_id)
+            kept.append(event)
+    return kept

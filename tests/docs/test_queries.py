@@ -29,6 +29,7 @@ from radar.simulate.center import DAY_MS, CenterModel
 from radar.simulate.generator import Simulation, SimulationOptions
 from radar.sla.records import SlaKind
 from sinks.clickhouse import ClickHouseStore, IngestedEvent
+from tests.factories import first_copies
 
 COOKBOOK = Path(__file__).resolve().parents[2] / "docs" / "queries.md"
 POLICIES = Path(__file__).resolve().parents[2] / "config" / "policies.yaml"
@@ -73,12 +74,7 @@ def day(chdb_path: Path) -> Iterator[Day]:
     options = SimulationOptions(
         seed=11, start_ms=start, model=CenterModel(contacts_per_day=1500), churners=6
     )
-    seen: set[str] = set()
-    events = []
-    for event in Simulation(options):
-        if event.event_id not in seen:  # the pipeline's dedup
-            seen.add(event.event_id)
-            events.append(event)
+    events = first_copies(Simulation(options))
     detection = EventTimeDetection(policies)
     records = ShardRecords()
     for event in events:
