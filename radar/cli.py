@@ -223,17 +223,13 @@ def cmd_replay(args: argparse.Namespace, settings: Settings) -> int:
 
 def _run_query(settings: Settings, sql: str) -> Any:
     """Through the running worker when it holds the embedded chDB, else directly."""
-    from sinks.clickhouse import ClickHouseStore
-    from streams.endpoint import RunFile, query_worker
+    from streams.reader import ClickHouseReader
 
-    run = RunFile.read(settings.data_dir) if settings.uses_chdb else None
-    if run is not None:
-        return query_worker(run, sql)
-    store = ClickHouseStore.connect(settings)
+    reader = ClickHouseReader(settings)
     try:
-        return store.query_readonly(sql)
+        return reader.query(sql)
     finally:
-        store.close()
+        reader.close()
 
 
 def _print_result(result: Any, fmt: str) -> None:
@@ -254,6 +250,21 @@ def cmd_query(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_wallboard(args: argparse.Namespace, settings: Settings) -> int:
+    import threading
+
+    from streams.wallboard.server import wallboard_for
+
+    wallboard = wallboard_for(settings).start()
+    print(f"wallboard at {wallboard.url} (figures from {settings.prometheus}); Ctrl-C stops")
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    stop.wait()
+    wallboard.stop()
+    return 0
+
+
 def cmd_whatif(args: argparse.Namespace, settings: Settings) -> int:
     """The stored events of a window under the current and a proposed policy file."""
     import time
@@ -261,6 +272,7 @@ def cmd_whatif(args: argparse.Namespace, settings: Settings) -> int:
     from radar.policies import PolicyError, load_policies
     from radar.whatif import compare
     from sinks.clickhouse import events_from, stored_events_query
+    from streams.reader import ClickHouseReader
 
     try:
         current = load_policies(args.current or settings.policies_file)
@@ -272,13 +284,16 @@ def cmd_whatif(args: argparse.Namespace, settings: Settings) -> int:
     since = until - args.since
     warm_up = since - int(settings.state_retention_hours * 3_600_000)
     events = []
+    reader = ClickHouseReader(settings)
     try:
         for start in range(warm_up, until, WHATIF_CHUNK_MS):  # bounded answers from /query
             sql = stored_events_query(start, min(start + WHATIF_CHUNK_MS, until))
-            events += events_from(_run_query(settings, sql))
+            events += events_from(reader.query(sql))
     except Exception as exc:  # the database's message is the answer the user needs
         print(f"radar whatif: reading events failed: {exc}", file=sys.stderr)
         return 1
+    finally:
+        reader.close()
     print(
         f"{len(events)} events from {millis_to_iso(warm_up)} (warm-up) to {millis_to_iso(until)};"
         f" targets started since {millis_to_iso(since)}",
@@ -467,6 +482,11 @@ def build_parser() -> argparse.ArgumentParser:
     query.set_defaults(handler=cmd_query)
 
     _add_whatif(sub)
+
+    wallboard = sub.add_parser(
+        "wallboard", help="serve the wallboard page (figures from Prometheus and ClickHouse)"
+    )
+    wallboard.set_defaults(handler=cmd_wallboard)
 
     timeline = sub.add_parser(
         "timeline", help="a customer's contacts across channels, and who handled them"

@@ -89,6 +89,18 @@ SETTINGS: Final[dict[str, Setting]] = {
     "prometheus_port": Setting(
         "RADAR_PROMETHEUS_PORT", 9090, "port of the Prometheus `radar run` starts; 0 = any free"
     ),
+    "prometheus_url": Setting(
+        "RADAR_PROMETHEUS_URL",
+        "",
+        "Prometheus the wallboard reads; empty = the one `radar run` starts",
+    ),
+    "wallboard_host": Setting(
+        "RADAR_WALLBOARD_HOST", "127.0.0.1", "address of the wallboard page; 0.0.0.0 exposes it"
+    ),
+    "wallboard_port": Setting("RADAR_WALLBOARD_PORT", 8088, "port of the wallboard; 0 = any free"),
+    "wallboard_token": Setting(
+        "RADAR_WALLBOARD_TOKEN", "", "if set, the wallboard asks for it (?token=...)", secret=True
+    ),
     "policies_file": Setting(
         "RADAR_POLICIES", "config/policies.yaml", "SLA policies (YAML); empty = no SLA engine"
     ),
@@ -150,6 +162,10 @@ class Settings:
     simulate_rate: float
     simulate_seed: int
     prometheus_port: int
+    prometheus_url: str
+    wallboard_host: str
+    wallboard_port: int
+    wallboard_token: str
     policies_file: str
     state_retention_hours: float
     table_store: str
@@ -177,6 +193,10 @@ class Settings:
     @property
     def uses_chdb(self) -> bool:
         return self.clickhouse_target().startswith("chdb:")
+
+    @property
+    def prometheus(self) -> str:
+        return self.prometheus_url or f"http://127.0.0.1:{self.prometheus_port}"
 
     def topic(self, name: str) -> str:
         return f"{self.topic_prefix}{name}"

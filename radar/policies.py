@@ -125,9 +125,19 @@ class QueueRules:
     abandon_rate_limit: float = 0.1  # abandons (short ones aside) above this share alert
     oldest_wait_limit_ms: int = 120_000  # a contact waiting longer alerts
     calendar: BusinessCalendar | None = None  # open hours: an upstream silent then is an outage
+    # the wallboard's amber: a service level below this (default: the goal + 0.05), an oldest
+    # wait or abandon rate past this share of its limit
+    service_level_warning: float | None = None
+    warning_fraction: float = 0.8
 
     def is_open(self, at_ms: int) -> bool:
         return self.calendar is None or self.calendar.is_open(at_ms)
+
+    @property
+    def service_level_amber(self) -> float:
+        if self.service_level_warning is not None:
+            return self.service_level_warning
+        return min(1.0, self.service_level_goal + 0.05)
 
 
 @dataclass(frozen=True)
@@ -442,6 +452,8 @@ def _queue(
     shares = {
         "service_level_goal": "service_level_goal",
         "abandon_rate_limit": "abandon_rate_limit",
+        "service_level_warning": "service_level_warning",
+        "warning_fraction": "warning_fraction",
     }
     r.unknown_keys(spec, {*durations, *shares, "calendar"}, path)
     changes: dict[str, Any] = {

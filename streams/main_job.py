@@ -25,12 +25,14 @@ from infra.local_kafka import LocalKafka, free_port
 from infra.local_prometheus import LocalPrometheus
 from radar.config import Settings
 from radar.events import Event
+from radar.policies import PolicyError
 from radar.simulate.center import INTRADAY_CURVE, CenterModel
 from radar.simulate.generator import Simulation, SimulationOptions
 from schemas.codec import EventCodec, PayloadFormat
 from streams.endpoint import RunFile
 from streams.topics import ensure_topics
 from streams.upstream import EventProducer
+from streams.wallboard.server import Wallboard, wallboard_for
 from streams.worker import schema_resolver
 
 # Events per contact within a demo's first hours (a ticket's later events come days after):
@@ -160,6 +162,7 @@ class MainJob:
         worker: subprocess.Popen[bytes] | None = None
         simulator: LiveSimulator | None = None
         prometheus: LocalPrometheus | None = None
+        wallboard: Wallboard | None = None
         try:
             if self._broker is not None:
                 self._say(f"starting Apache Kafka on {self._broker.bootstrap_servers} ...")
@@ -173,6 +176,8 @@ class MainJob:
                 f'worker up: metrics at {run.url}/metrics · `radar query "SQL"` to ask ClickHouse'
             )
             prometheus = self._start_prometheus(run)
+            if prometheus is not None:
+                wallboard = self._start_wallboard(prometheus.url)
             if self.rate > 0:
                 simulator = LiveSimulator(self.settings, self.rate)
                 simulator.start()
@@ -185,6 +190,8 @@ class MainJob:
             self._say("stopping ...")
             if simulator is not None:
                 simulator.stop()
+            if wallboard is not None:
+                wallboard.stop()
             if prometheus is not None:
                 prometheus.stop()
             if worker is not None:
@@ -212,6 +219,15 @@ class MainJob:
             f"?g0.expr=radar%3Aqueue_waiting%3Asum · alerts: {prometheus.url}/alerts"
         )
         return prometheus
+
+    def _start_wallboard(self, prometheus_url: str) -> Wallboard | None:
+        try:
+            wallboard = wallboard_for(self.settings, prometheus_url).start()
+        except (OSError, PolicyError) as exc:
+            self._say(f"no wallboard: {exc}")
+            return None
+        self._say(f"wallboard at {wallboard.url}")
+        return wallboard
 
     def _start_worker(self) -> subprocess.Popen[bytes]:
         command = [sys.executable, "-m", "radar"]
