@@ -77,7 +77,9 @@ SETTINGS: Final[dict[str, Setting]] = {
     "sink_batch_size": Setting(
         "RADAR_SINK_BATCH_SIZE", 5000, "events per ClickHouse batch, at most"
     ),
-    "sink_batch_seconds": Setting("RADAR_SINK_BATCH_SECONDS", 1.0, "longest wait to fill a batch"),
+    "sink_batch_seconds": Setting(
+        "RADAR_SINK_BATCH_SECONDS", 0.5, "longest wait to fill a batch (adds to latency when idle)"
+    ),
     "dedup_capacity": Setting("RADAR_DEDUP_CAPACITY", 1_000_000, "event ids remembered for dedup"),
     "dedup_warm_hours": Setting(
         "RADAR_DEDUP_WARM_HOURS", 6.0, "after a restart, ids ingested this recently are reloaded"

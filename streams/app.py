@@ -193,6 +193,7 @@ def install_detection_agent(
                 events_of._set_current_event(events[-1])
                 records.extend(await _detect(detection, partition, events))
             await detection.complete(records)
+            detection.gauge_soon()
             log.debug("detect batch %d in %.3f s", len(batch), time.perf_counter() - started)
 
     @app.timer(settings.detector_tick_seconds)  # type: ignore[untyped-decorator]

@@ -32,7 +32,8 @@ from streams.journal import DetectorJournal
 
 log = logging.getLogger(__name__)
 _TICK_RETRY_MS = 10_000
-_FEED_SILENT_MS = 30_000  # a feed not heard from this long no longer holds the clock back
+_FEED_SILENT_MS = 30_000
+_GAUGE_EVERY_S = 0.25  # a feed not heard from this long no longer holds the clock back
 
 
 class PartitionedDetection:
@@ -69,6 +70,7 @@ class PartitionedDetection:
         # partition -> feed id -> (its low watermark, when the feed sent it); judged by the
         # send time, so announcements read again after a restart are recognised as old
         self._feeds: defaultdict[int, dict[bytes, tuple[int, int]]] = defaultdict(dict)
+        self._gauged_at = 0.0
 
     async def apply(self, partition: int, events: Sequence[Event]) -> ShardRecords:
         """Journal and apply a partition's events; the records are emitted by ``complete``."""
@@ -162,7 +164,14 @@ class PartitionedDetection:
             self._journal.forget(partition)
             self._ticks_sent.pop(partition, None)
 
+    def gauge_soon(self) -> None:
+        """Refresh the gauges after a batch, at most every ``_GAUGE_EVERY_S``: a wallboard
+        shows a waiting call within a scrape, not after the next tick."""
+        if time.monotonic() - self._gauged_at >= _GAUGE_EVERY_S:
+            self.gauge()
+
     def gauge(self) -> None:
+        self._gauged_at = time.monotonic()
         self.metrics.partitions.set(len(self.shards))
         for sink in self._sinks:
             sink.gauge(self.shards.values())

@@ -141,6 +141,13 @@ def test_a_queue_that_stops_answering_pages_and_recovers(
             f" service level over 5 min: recorded {recorded:.4f}, from ClickHouse {computed:.4f}"
         )
     assert abs(recorded - computed) <= 0.02  # a call or two at the window's edges
+    # the same calls, one row per step, summed per minute in ClickHouse for BI
+    offered = worker.metric_total("radar_queue_offered_total", queue="billing", channel="call")
+    assert offered > 0
+    per_minute = (
+        "SELECT sum(offered) FROM queue_minute WHERE queue = 'billing' AND channel = 'call'"
+    )
+    assert worker.wait_for(per_minute, int(offered)) == int(offered)
 
 
 def _recorded_service_level(server: LocalPrometheus) -> tuple[float, float]:

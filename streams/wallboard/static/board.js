@@ -63,10 +63,13 @@ function tileFor(queue) {
 function render(board) {
   serverOffset = board.generated_at - Date.now();
   lastBoardAt = Date.now();
+  const main = document.getElementById("tiles");
+  main.style.setProperty("--columns", Math.max(1, Math.ceil(Math.sqrt(board.tiles.length))));
   const shown = new Set();
   for (const data of board.tiles) {
     shown.add(data.queue);
     const tile = tileFor(data.queue);
+    main.append(tile); // in the board's order (by queue name)
     tile.className = `tile ${data.status}`;
     for (const [name, , kind] of FIGURES) {
       const figure = tile.querySelector(`[data-figure="${name}"]`);
