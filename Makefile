@@ -3,7 +3,7 @@
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test setup bench lint
+.PHONY: run test setup bench bench-wallboard lint
 
 run: setup
 	$(BIN)/radar run
@@ -15,6 +15,9 @@ test: setup
 
 bench: setup
 	$(BIN)/python -m bench
+
+bench-wallboard: setup
+	$(BIN)/python -m bench.wallboard
 
 setup:
 	bash infra/setup

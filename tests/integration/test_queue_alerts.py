@@ -142,12 +142,12 @@ def test_a_queue_that_stops_answering_pages_and_recovers(
         )
     assert abs(recorded - computed) <= 0.02  # a call or two at the window's edges
     # the same calls, one row per step, summed per minute in ClickHouse for BI
-    offered = worker.metric_total("radar_queue_offered_total", queue="billing", channel="call")
-    assert offered > 0
+    calls = worker.metric_total("radar_queue_offered_total", queue="billing", channel="call")
+    assert calls > 0
     per_minute = (
         "SELECT sum(offered) FROM queue_minute WHERE queue = 'billing' AND channel = 'call'"
     )
-    assert worker.wait_for(per_minute, int(offered)) == int(offered)
+    assert worker.wait_for(per_minute, int(calls)) == int(calls)
 
 
 def _recorded_service_level(server: LocalPrometheus) -> tuple[float, float]:
