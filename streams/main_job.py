@@ -203,11 +203,14 @@ class MainJob:
             self._say("stopped")
 
     def _start_prometheus(self, run: RunFile) -> LocalPrometheus | None:
-        """Debian's Prometheus on loopback, scraping the worker every 2 s with the alert rules
-        loaded: queue figures and alerts in its UI within a minute."""
+        """Debian's Prometheus on loopback, scraping the worker every second (the wallboard
+        reads it) with the alert rules loaded: queue figures and alerts in its UI at once."""
         port = self.settings.prometheus_port or free_port()
         prometheus = LocalPrometheus(
-            self.settings.data_dir / "prometheus", [run.url.removeprefix("http://")], port
+            self.settings.data_dir / "prometheus",
+            [run.url.removeprefix("http://")],
+            port,
+            scrape_interval="1s",
         )
         try:
             prometheus.start()

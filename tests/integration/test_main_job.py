@@ -17,12 +17,14 @@ from typing import Any
 import pytest
 
 from infra.local_kafka import free_port
+from radar.simulate.center import CenterModel
 from streams.endpoint import RunFile
 
 pytestmark = pytest.mark.integration
 
 SUMMARY = re.compile(r"events in (\d+) .* rows written (\d+)")
 PROMETHEUS = re.compile(r"prometheus at (http://127\.0\.0\.1:\d+)")
+WALLBOARD = re.compile(r"wallboard at (http://127\.0\.0\.1:\d+/)")
 
 
 def test_radar_run_processes_traffic_and_stops_on_ctrl_c(tmp_path: Path) -> None:
@@ -33,6 +35,7 @@ def test_radar_run_processes_traffic_and_stops_on_ctrl_c(tmp_path: Path) -> None
         "RADAR_HTTP_PORT": "0",
         "RADAR_SIMULATE_RATE": "200",
         "RADAR_PROMETHEUS_PORT": "0",
+        "RADAR_WALLBOARD_PORT": "0",
     }
     env.pop("KAFKA_BOOTSTRAP_SERVERS", None)
     run = subprocess.Popen(
@@ -63,6 +66,9 @@ def test_radar_run_processes_traffic_and_stops_on_ctrl_c(tmp_path: Path) -> None
         prometheus = PROMETHEUS.search(text)
         assert prometheus is not None, text
         _scrapes_the_worker_with_the_rules_loaded(prometheus.group(1))
+        wallboard = WALLBOARD.search(text)
+        assert wallboard is not None, text
+        _fills_with_the_simulated_center(wallboard.group(1))
 
         run.send_signal(signal.SIGINT)
         rest, _ = run.communicate(timeout=90)
@@ -79,6 +85,22 @@ def test_radar_run_processes_traffic_and_stops_on_ctrl_c(tmp_path: Path) -> None
     assert not (data_dir / "kafka" / "broker.pid").exists()
     with pytest.raises(urllib.error.URLError, match="refused"):  # Prometheus stopped too
         urllib.request.urlopen(f"{prometheus.group(1)}/-/ready", timeout=2)
+    with pytest.raises(urllib.error.URLError, match="refused"):  # and the wallboard
+        urllib.request.urlopen(wallboard.group(1), timeout=2)
+
+
+def _fills_with_the_simulated_center(url: str) -> None:
+    with urllib.request.urlopen(url, timeout=5) as response:
+        assert b"board.js" in response.read()
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        with urllib.request.urlopen(f"{url}board.json", timeout=5) as response:
+            board = json.load(response)
+        queues = {tile["queue"] for tile in board.get("tiles", [])}
+        if set(CenterModel().queues) <= queues:
+            return
+        time.sleep(1)
+    raise AssertionError(f"the wallboard has no tile for the simulated queues: {board}")
 
 
 def _api(url: str, path: str) -> Any:
