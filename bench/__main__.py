@@ -15,8 +15,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import subprocess
-import sys
 import tempfile
 import time
 import urllib.request
@@ -27,7 +25,7 @@ from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
 from prometheus_client.parser import text_string_to_metric_families
 
 from bench import sla
-from infra.local_kafka import LocalKafka, free_port
+from bench.processes import start_broker, start_worker
 from radar.config import Settings, load_settings
 from radar.dedup import DedupWindow, SourcePosition
 from radar.events import Event
@@ -37,7 +35,6 @@ from radar.simulate.center import CenterModel
 from radar.simulate.generator import Simulation, SimulationOptions
 from schemas.codec import EventCodec, PayloadFormat
 from schemas.registry import LocalSchemaRegistry
-from streams.endpoint import RunFile
 from streams.topics import INPUT_TOPICS, ensure_topics, topic_names
 from streams.upstream import EventProducer
 
@@ -159,20 +156,8 @@ def _peak_rss_mib(pid: int) -> float:
 def bench_worker(
     env: dict[str, str], data_dir: Path, expected: int, settings: Settings
 ) -> tuple[float, float, float, list[float]]:
-    log = (data_dir / "worker.log").open("ab")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "radar", "worker"],
-        env=os.environ | env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
+    process, run = start_worker(env, data_dir)
     try:
-        run = None
-        while run is None or run.pid != process.pid:
-            if process.poll() is not None:
-                raise SystemExit(f"worker exited; see {data_dir / 'worker.log'}")
-            time.sleep(0.1)
-            run = RunFile.read(data_dir)
         ingest_rate = _rate_until(lambda: _events_processed(run.url), expected)
         detect_rate = _rate_until_settled(lambda: _contacts(run.url, "radar_detector_events_total"))
         latencies = sla.probe_detection_latency(sla.probe_producer(settings), data_dir)
@@ -192,11 +177,7 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory(prefix="radar-bench-") as tmp:
         root = Path(tmp)
-        defaults = load_settings(environ={})
-        broker = LocalKafka(
-            root / "kafka", defaults.cache_dir, port=free_port(), controller_port=free_port()
-        )
-        broker.start()
+        broker = start_broker(root)
         try:
             env = {
                 "RADAR_DATA_DIR": str(root / "data"),

@@ -13,11 +13,8 @@ Figures are printed (p50, p95, and the tile's share on top of the baseline), nev
 from __future__ import annotations
 
 import argparse
-import os
 import random
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
 import urllib.request
@@ -27,14 +24,14 @@ from pathlib import Path
 from playwright.sync_api import sync_playwright
 from prometheus_client.parser import text_string_to_metric_families
 
-from infra.local_kafka import LocalKafka, free_port
+from bench.processes import start_broker, start_worker
+from infra.local_kafka import free_port
 from infra.local_prometheus import LocalPrometheus
 from radar.config import load_settings
 from radar.events import Direction, Event, EventType
 from radar.policies import load_policies
 from schemas.codec import EventCodec, PayloadFormat
 from schemas.registry import LocalSchemaRegistry
-from streams.endpoint import RunFile
 from streams.reader import ClickHouseReader
 from streams.topics import ensure_topics
 from streams.upstream import EventProducer
@@ -120,11 +117,7 @@ def main() -> None:
     tile: list[float] = []
     with tempfile.TemporaryDirectory(prefix="radar-wallboard-bench-") as tmp:
         root = Path(tmp)
-        defaults = load_settings(environ={})
-        broker = LocalKafka(
-            root / "kafka", defaults.cache_dir, port=free_port(), controller_port=free_port()
-        )
-        broker.start()
+        broker = start_broker(root)
         env = {
             "RADAR_DATA_DIR": str(root / "data"),
             "KAFKA_BOOTSTRAP_SERVERS": broker.bootstrap_servers,
@@ -135,21 +128,10 @@ def main() -> None:
         settings = load_settings(environ=env)
         settings.data_dir.mkdir(parents=True)
         ensure_topics(settings)
-        worker = subprocess.Popen(
-            [sys.executable, "-m", "radar", "worker"],
-            env=os.environ | env,
-            stdout=(root / "worker.log").open("ab"),
-            stderr=subprocess.STDOUT,
-        )
+        worker, run = start_worker(env, settings.data_dir)
         prometheus: LocalPrometheus | None = None
         wallboard: Wallboard | None = None
         try:
-            run = None
-            while run is None or run.pid != worker.pid:
-                if worker.poll() is not None:
-                    raise SystemExit((root / "worker.log").read_text()[-3000:])
-                time.sleep(0.1)
-                run = RunFile.read(settings.data_dir)
             target = run.url.removeprefix("http://")
             prometheus = LocalPrometheus(root / "prometheus", [target], free_port(), (), "1s")
             prometheus.start()

@@ -14,13 +14,14 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from infra.local_kafka import LocalKafka, free_port
+from infra.local_prometheus import LocalPrometheus
 from radar.config import Settings, load_settings
 from sinks.clickhouse import QueryResult
 from streams.endpoint import RunFile, query_worker
@@ -159,6 +160,16 @@ def worker(worker_env: dict[str, str], tmp_path: Path) -> Iterator[WorkerProcess
     yield process
     if process.process is not None:
         process.stop()
+
+
+def prometheus_scraping(
+    worker: WorkerProcess, folder: Path, rule_files: Sequence[Path] = ()
+) -> LocalPrometheus:
+    """Debian's Prometheus scraping ``worker`` every second (with ``alerts/`` rules unless
+    ``rule_files`` are given)."""
+    assert worker.run is not None
+    target = worker.run.url.removeprefix("http://")
+    return LocalPrometheus(folder, [target], free_port(), rule_files, "1s").start()
 
 
 def dump(obj: object) -> bytes:

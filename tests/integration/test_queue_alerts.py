@@ -22,12 +22,11 @@ import pytest
 import yaml
 from prometheus_client.parser import text_string_to_metric_families
 
-from infra.local_kafka import free_port
 from infra.local_prometheus import RULES, LocalPrometheus
 from radar.events import Direction, EventType
 from streams.topics import ensure_topics
 from tests.infra.test_compose import dashboard_expressions
-from tests.integration.conftest import WorkerProcess
+from tests.integration.conftest import WorkerProcess, prometheus_scraping
 from tests.integration.test_sla_live import Upstream
 from tests.radar.sla.test_ground_truth import EXAMPLE
 
@@ -60,14 +59,7 @@ def prometheus(worker: WorkerProcess, tmp_path: Path) -> Iterator[LocalPrometheu
     worker.env["RADAR_POLICIES"] = str(policies)
     ensure_topics(load_worker_settings(worker))
     worker.start()
-    assert worker.run is not None
-    server = LocalPrometheus(
-        tmp_path / "prometheus",
-        [worker.run.url.removeprefix("http://")],
-        free_port(),
-        [_fast_rules(tmp_path)],
-        scrape_interval="1s",
-    ).start()
+    server = prometheus_scraping(worker, tmp_path / "prometheus", [_fast_rules(tmp_path)])
     yield server
     server.stop()
 

@@ -70,8 +70,7 @@ class Upstream:
             time.time_ns() // 1_000_000,
             interaction,
             customer_id=f"cust-{interaction}",
-            queue="billing",
-            **fields,
+            **({"queue": "billing"} | fields),
         )
         self.producer.send(event)
         assert not self.producer.flush().failed

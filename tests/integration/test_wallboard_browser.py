@@ -7,26 +7,22 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 from playwright.sync_api import ConsoleMessage, Page, Request, sync_playwright
 
-from infra.local_kafka import free_port
-from infra.local_prometheus import LocalPrometheus
-from radar.config import Settings, load_settings
-from radar.events import Direction, Event, EventType
+from radar.config import load_settings
+from radar.events import Direction, EventType
 from radar.policies import load_policies
 from radar.simulate.center import CenterModel
-from schemas.codec import EventCodec, PayloadFormat
-from schemas.registry import LocalSchemaRegistry
 from streams.reader import ClickHouseReader
 from streams.topics import ensure_topics
-from streams.upstream import EventProducer
 from streams.wallboard.server import Wallboard
-from tests.integration.conftest import WorkerProcess
+from tests.integration.conftest import WorkerProcess, prometheus_scraping
+from tests.integration.test_sla_live import Upstream
 from tests.radar.sla.test_ground_truth import EXAMPLE
 
 pytestmark = pytest.mark.integration
@@ -41,35 +37,6 @@ def engine() -> str:
 
 
 @dataclass
-class Center:
-    """What an upstream system sends, stamped now."""
-
-    settings: Settings
-    producer: EventProducer = field(init=False)
-    numbers: Iterator[int] = field(default_factory=lambda: iter(range(1, 10**6)))
-
-    def __post_init__(self) -> None:
-        codec = EventCodec(LocalSchemaRegistry())
-        self.producer = EventProducer(self.settings, codec, PayloadFormat.AVRO)
-
-    def send(self, kind: EventType, queue: str, **fields: Any) -> str:
-        n = next(self.numbers)
-        interaction = f"{kind.channel.value}-{n}"
-        event = Event(
-            f"ev-wallboard-{n}",
-            kind,
-            time.time_ns() // 1_000_000,
-            interaction,
-            customer_id=f"cust-{n}",
-            queue=queue,
-            **fields,
-        )
-        self.producer.send(event)
-        assert not self.producer.flush().failed
-        return interaction
-
-
-@dataclass
 class Browser:
     page: Page
     errors: list[str]
@@ -77,7 +44,7 @@ class Browser:
 
 
 @pytest.fixture
-def board(worker: WorkerProcess, tmp_path: Path) -> Iterator[tuple[Wallboard, Center]]:
+def board(worker: WorkerProcess, tmp_path: Path) -> Iterator[tuple[Wallboard, Upstream]]:
     policies = tmp_path / "policies.yaml"  # chats go at risk after 4 s, and the grace is 1 s
     policies.write_text(
         EXAMPLE.read_text()
@@ -88,26 +55,20 @@ def board(worker: WorkerProcess, tmp_path: Path) -> Iterator[tuple[Wallboard, Ce
     settings = load_settings(environ=worker.env)
     ensure_topics(settings)
     worker.start()
-    assert worker.run is not None
-    prometheus = LocalPrometheus(
-        tmp_path / "prometheus",
-        [worker.run.url.removeprefix("http://")],
-        free_port(),
-        scrape_interval="1s",
-    ).start()
+    prometheus = prometheus_scraping(worker, tmp_path / "prometheus")
     reader = ClickHouseReader(settings, may_open_chdb=False)
     wallboard = Wallboard(
         load_policies(str(policies)), prometheus.url, reader.query, refresh=0.25
     ).start()
-    center = Center(settings)
-    yield wallboard, center
-    center.producer.close()
+    upstream = Upstream(settings)
+    yield wallboard, upstream
+    upstream.producer.close()
     wallboard.stop()
     prometheus.stop()
 
 
 @pytest.fixture
-def browser(board: tuple[Wallboard, Center]) -> Iterator[Browser]:
+def browser(board: tuple[Wallboard, Upstream]) -> Iterator[Browser]:
     wallboard, _ = board
     with sync_playwright() as playwright:
         chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
@@ -131,12 +92,13 @@ def browser(board: tuple[Wallboard, Center]) -> Iterator[Browser]:
 
 
 def test_the_wallboard_follows_the_center_in_a_real_browser(
-    board: tuple[Wallboard, Center], browser: Browser, capsys: Any
+    board: tuple[Wallboard, Upstream], browser: Browser, capsys: Any
 ) -> None:
     wallboard, center = board
     page = browser.page
+    calls = (f"call-{n}" for n in range(100))
     for queue in QUEUES:  # one waiting call in each of the simulated center's queues
-        center.send(EventType.CALL_QUEUED, queue, direction=Direction.INBOUND)
+        center.send(EventType.CALL_QUEUED, next(calls), queue=queue, direction=Direction.INBOUND)
     for queue in QUEUES:
         page.locator(f'[data-queue="{queue}"]').wait_for(timeout=30_000)
     page.wait_for_function(
@@ -148,7 +110,7 @@ def test_the_wallboard_follows_the_center_in_a_real_browser(
     # a figure follows new events: two more calls wait in billing
     produced = time.monotonic()
     for _ in range(2):
-        center.send(EventType.CALL_QUEUED, "billing", direction=Direction.INBOUND)
+        center.send(EventType.CALL_QUEUED, next(calls), direction=Direction.INBOUND)
     page.wait_for_function(
         '() => document.querySelector(\'[data-queue="billing"] [data-figure="waiting"]'
         " .value').textContent === '3'",
@@ -157,7 +119,7 @@ def test_the_wallboard_follows_the_center_in_a_real_browser(
     shown_after = time.monotonic() - produced
 
     # an urgent item: a chat nobody accepts goes at risk (8 s target, warned at half of it)
-    chat = center.send(EventType.CHAT_REQUESTED, "billing")
+    chat = center.send(EventType.CHAT_REQUESTED, "chat-1").interaction_id
     item = page.locator(f'#urgent li[data-interaction="{chat}"]')
     item.wait_for(timeout=60_000)
     assert "billing" in item.inner_text()

@@ -66,6 +66,7 @@ def test_the_example_loads_and_selects_in_order() -> None:
         (ONE + "\nchurn: {watch: high}", "churn.watch: 'high' is not a number"),
         (ONE + "\nchurn: {weights: {hug: 1}}", "churn.weights: unknown key(s) hug"),
         (ONE + "\nchurn: {breach_weights: {speed: 1}}", "churn.breach_weights.speed"),
+        (ONE + "\nqueues: {vip: {warning_fraction: 2}}", "queues.vip.warning_fraction"),
     ],
 )
 def test_errors_name_the_file_the_key_and_the_reason(text: str, message: str) -> None:
@@ -73,3 +74,14 @@ def test_errors_name_the_file_the_key_and_the_reason(text: str, message: str) ->
         parse_policies(text, "team.yaml")
     assert str(error.value).startswith("team.yaml: ")
     assert message in str(error.value)
+
+
+def test_a_queue_s_wallboard_colours_come_from_the_file_or_follow_its_goal() -> None:
+    policies = parse_policies(
+        ONE + "\nqueues:\n  default: {service_level_goal: 0.7, warning_fraction: 0.5}\n"
+        "  vip: {service_level_goal: 0.9, service_level_warning: 0.98}\n"
+    )
+    assert policies.queue("billing").service_level_amber == pytest.approx(0.75)
+    assert policies.queue("billing").warning_fraction == 0.5
+    assert policies.queue("vip").service_level_amber == 0.98
+    assert policies.queue("vip").warning_fraction == 0.5  # inherited from the default

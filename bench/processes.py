@@ -1,0 +1,40 @@
+"""What every benchmark starts: a broker of its own on free ports, and ``radar worker``."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from infra.local_kafka import LocalKafka, free_port
+from radar.config import load_settings
+from streams.endpoint import RunFile
+
+
+def start_broker(root: Path) -> LocalKafka:
+    defaults = load_settings(environ={})
+    broker = LocalKafka(
+        root / "kafka", defaults.cache_dir, port=free_port(), controller_port=free_port()
+    )
+    broker.start()
+    return broker
+
+
+def start_worker(env: dict[str, str], data_dir: Path) -> tuple[subprocess.Popen[bytes], RunFile]:
+    """``radar worker`` with ``env``, once it has written its run file."""
+    log = (data_dir / "worker.log").open("ab")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "radar", "worker"],
+        env=os.environ | env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    while True:
+        if process.poll() is not None:
+            raise SystemExit(f"worker exited; see {data_dir / 'worker.log'}")
+        run = RunFile.read(data_dir)
+        if run is not None and run.pid == process.pid:
+            return process, run
+        time.sleep(0.1)
