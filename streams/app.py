@@ -14,11 +14,13 @@ import logging
 import os
 import ssl
 import time
+import weakref
 from collections import defaultdict
 from collections.abc import Sequence
 from typing import Any, cast
 
 import faust
+from faust import streams as faust_streams
 
 from radar.config import Settings
 from radar.dedup import SourcePosition
@@ -189,8 +191,7 @@ def install_detection_agent(
                 by_partition[event.message.partition].append(event)
             records = ShardRecords()
             for partition, events in by_partition.items():
-                # a RocksDB table writes to the partition of the stream's current event
-                events_of._set_current_event(events[-1])
+                _write_tables_to_partition_of(events[-1])
                 records.extend(await _detect(detection, partition, events))
             await detection.complete(records)
             detection.gauge_soon()
@@ -211,6 +212,15 @@ def install_detection_agent(
     @app.on_partitions_revoked.connect  # type: ignore[arg-type]
     async def forget_revoked(_app: faust.App, revoked: set[faust.types.TP], **_: Any) -> None:
         await detection.revoke(tp.partition for tp in revoked if tp.topic == name)
+
+
+def _write_tables_to_partition_of(event: faust.EventT[bytes]) -> None:
+    """A RocksDB table writes to the partition of the current event, which faust keeps in a
+    task-local context variable: set it in the agent's task only. Not the stream's
+    ``current_event`` attribute (``Stream._set_current_event``): take_events reads that one
+    for a message it holds while the batch is processed, and would take the batch's last
+    message for it (one message twice, the next never)."""
+    faust_streams._current_event.set(weakref.ref(event))
 
 
 def _command(raw: Any) -> bytes | None:

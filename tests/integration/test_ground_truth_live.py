@@ -10,6 +10,10 @@ low watermark), so that every deadline in the past fires or is met as it was in 
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
 import time
 from typing import Any
 
@@ -17,7 +21,7 @@ import orjson
 import pytest
 
 from radar.config import Settings
-from radar.events import event_to_record, iso_to_millis
+from radar.events import event_to_record, iso_to_millis, millis_to_iso
 from radar.gaps.detector import GapKind
 from radar.policies import load_policies
 from radar.replay import replay
@@ -64,6 +68,49 @@ def _published(settings: Settings, topic: Topic, codec: RecordCodec) -> dict[str
     return by_id
 
 
+def _published_by(
+    settings: Settings, replayed: dict[str, dict[str, dict[str, Any]]], known_by: int
+) -> dict[str, dict[str, dict[str, Any]]]:
+    """The records on the output topics, read again for up to 30 s while one that replay
+    says live knows by ``known_by`` is missing (published a little after it was known)."""
+    outputs = {
+        "sla": (Topic.SLA_EVENTS, SlaEventCodec()),
+        "gap": (Topic.ASSIGNEE_GAPS, AssigneeGapCodec()),
+        "churn": (Topic.CHURN_SIGNALS, ChurnSignalCodec()),
+    }
+    deadline = time.monotonic() + 30
+    while True:
+        live = {s: _published(settings, topic, codec) for s, (topic, codec) in outputs.items()}
+        late = [
+            key
+            for stream, records in replayed.items()
+            for key, record in records.items()
+            if record["detected_at"] <= known_by and key not in live[stream]
+        ]
+        if not late or time.monotonic() > deadline:
+            return live
+        time.sleep(2)
+
+
+def _wait_until_settled(worker: WorkerProcess, events: int) -> None:
+    """Every event ingested, then 5 s with no event applied and no row written."""
+    deadline = time.monotonic() + 180
+    ingested = ("radar_events_total", "radar_duplicate_events_total")
+    while sum(worker.metric_total(name) for name in ingested) < events:
+        assert time.monotonic() < deadline, "the worker did not ingest every event"
+        time.sleep(0.5)
+    done, settled_at = (-1.0, -1.0), time.monotonic()
+    while time.monotonic() - settled_at < 5:
+        assert time.monotonic() < deadline, "the detectors did not settle"
+        now_done = (
+            worker.metric_total("radar_detector_events_total"),
+            worker.metric_total("radar_sink_rows_total"),  # records are written behind
+        )
+        if now_done != done:
+            done, settled_at = now_done, time.monotonic()
+        time.sleep(0.5)
+
+
 def test_injected_faults_are_found_live(
     worker: WorkerProcess, worker_settings: Settings, capsys: Any
 ) -> None:
@@ -85,17 +132,7 @@ def test_injected_faults_are_found_live(
     assert not producer.flush().failed
     worker.start()  # a backlog: a day of every input partition, waiting
 
-    deadline = time.monotonic() + 180
-    ingested = ("radar_events_total", "radar_duplicate_events_total")
-    while sum(worker.metric_total(name) for name in ingested) < len(events):
-        assert time.monotonic() < deadline, "the worker did not ingest every event"
-        time.sleep(0.5)
-    applied, settled_at = -1.0, time.monotonic()
-    while time.monotonic() - settled_at < 5:  # the detectors caught up; records written
-        assert time.monotonic() < deadline, "the detectors did not settle"
-        if (now_applied := worker.metric_total("radar_detector_events_total")) != applied:
-            applied, settled_at = now_applied, time.monotonic()
-        time.sleep(0.5)
+    _wait_until_settled(worker, len(events))
 
     breaches = {
         (row[0], row[1])
@@ -152,11 +189,7 @@ def test_injected_faults_are_found_live(
         policies=load_policies(EXAMPLE),
         until=known_by,
     )
-    live = {
-        "sla": _published(worker_settings, Topic.SLA_EVENTS, SlaEventCodec()),
-        "gap": _published(worker_settings, Topic.ASSIGNEE_GAPS, AssigneeGapCodec()),
-        "churn": _published(worker_settings, Topic.CHURN_SIGNALS, ChurnSignalCodec()),
-    }
+    live = _published_by(worker_settings, replayed, known_by)
     for stream, records in live.items():
         expected = {k: r for k, r in replayed[stream].items() if r["detected_at"] <= known_by}
         published = {k: r for k, r in records.items() if r["detected_at"] <= known_by}
@@ -168,6 +201,65 @@ def test_injected_faults_are_found_live(
                 f" {len(set(published) - set(expected))} extra live, {len(different)} different"
             )
         assert len(expected) > 0
-        assert published.keys() == expected.keys()
+        missing = [expected[k] for k in expected.keys() - published.keys()]
+        import pprint
+
+        with open(f"/tmp/diff-{stream}.txt", "w") as f:
+            pprint.pprint(
+                {
+                    "missing": missing,
+                    "extra": [published[k] for k in published.keys() - expected.keys()],
+                    "different": [(published[k], expected[k]) for k in different],
+                },
+                f,
+            )
+        import pprint
+
+        with open(f"/tmp/diff-{stream}.txt", "w") as f:
+            pprint.pprint(
+                {
+                    "missing": missing,
+                    "extra": [published[k] for k in published.keys() - expected.keys()],
+                    "different": [(published[k], expected[k]) for k in different],
+                },
+                f,
+            )
+        assert published.keys() == expected.keys(), (missing[:3], known_by)
         for key in different[:1]:
             assert published[key] == expected[key]
+
+    _whatif_with_the_same_file_equals_the_live_records(worker, known_by)
+
+
+def _whatif_with_the_same_file_equals_the_live_records(
+    worker: WorkerProcess, known_by: int
+) -> None:
+    """``radar whatif`` while the worker runs (so through its /query): under the same policy
+    file, its figures are those of the live records known by then."""
+    grace = load_policies(EXAMPLE).grace_ms
+    whatif = subprocess.run(
+        [sys.executable, "-m", "radar", "whatif", "--policies", str(EXAMPLE),
+         "--current", str(EXAMPLE), "--since", "9d", "--until", millis_to_iso(known_by - grace),
+         "--format", "json"],
+        env=os.environ | worker.env, capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert whatif.returncode == 0, whatif.stderr
+    rows = json.loads(whatif.stdout)["rows"]
+    since = iso_to_millis(json.loads(whatif.stdout)["since"])
+    live_figures = {
+        (row[0], row[1]): [int(v) for v in row[2:]]
+        for row in worker.query(
+            "SELECT ifNull(queue, ''), metric, uniqExact(interaction_id, cycle),"
+            " countIf(kind = 'breach') - countIf(kind = 'retracted'),"
+            " countIf(kind = 'achieved' AND NOT late) FROM sla_events FINAL"
+            f" WHERE started_at >= fromUnixTimestamp64Milli({since})"
+            f" AND detected_at <= fromUnixTimestamp64Milli({known_by}) GROUP BY 1, 2"
+        ).rows
+    }
+    assert {
+        (r["queue"], r["metric"]): [
+            r["current"][name] for name in ("targets", "breaches", "achieved_within_target")
+        ]
+        for r in rows
+    } == live_figures
+    assert all(set(r["difference"].values()) <= {0, None} for r in rows)
