@@ -186,6 +186,7 @@ def main() -> None:
                 "RADAR_LOG_LEVEL": os.environ.get("RADAR_LOG_LEVEL", "WARNING"),
                 "RADAR_SINK_BATCH_SIZE": str(args.batch),
                 "RADAR_POLICIES": str(sla.bench_policies(root)),
+                "RADAR_EVENT_MAX_AGE_HOURS": "0",  # a simulated day of the past
             }
             settings = load_settings(environ=env)
             (root / "data").mkdir()

@@ -8,6 +8,7 @@ import logging
 import os
 import signal
 import sys
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict
@@ -213,6 +214,8 @@ def cmd_replay(args: argparse.Namespace, settings: Settings) -> int:
                 args.file,
                 policies=policies,
                 until=args.until,
+                window=settings.event_time_window,
+                wall_clock=time.time_ns() // 1_000_000,
             )
     except ReplayError as exc:
         print(f"radar replay: {exc}", file=sys.stderr)
@@ -267,7 +270,6 @@ def cmd_wallboard(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_whatif(args: argparse.Namespace, settings: Settings) -> int:
     """The stored events of a window under the current and a proposed policy file."""
-    import time
 
     from radar.policies import PolicyError, load_policies
     from radar.whatif import compare

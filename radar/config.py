@@ -14,6 +14,8 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any, Final
 
+from radar.intake import EventTimeWindow
+
 
 @dataclass(frozen=True)
 class Setting:
@@ -83,6 +85,16 @@ SETTINGS: Final[dict[str, Setting]] = {
     "dedup_capacity": Setting("RADAR_DEDUP_CAPACITY", 1_000_000, "event ids remembered for dedup"),
     "dedup_warm_hours": Setting(
         "RADAR_DEDUP_WARM_HOURS", 6.0, "after a restart, ids ingested this recently are reloaded"
+    ),
+    "event_max_ahead_seconds": Setting(
+        "RADAR_EVENT_MAX_AHEAD_SECONDS",
+        300,
+        "an event stamped further ahead of the clock is dead-lettered (implausible_time)",
+    ),
+    "event_max_age_hours": Setting(
+        "RADAR_EVENT_MAX_AGE_HOURS",
+        8760.0,
+        "an event older than this is dead-lettered (implausible_time); 0 = no limit",
     ),
     "simulate_rate": Setting(
         "RADAR_SIMULATE_RATE", 50.0, "events/s the simulator sends in `radar run`"
@@ -161,6 +173,8 @@ class Settings:
     sink_batch_seconds: float
     dedup_capacity: int
     dedup_warm_hours: float
+    event_max_ahead_seconds: int
+    event_max_age_hours: float
     simulate_rate: float
     simulate_seed: int
     prometheus_port: int
@@ -199,6 +213,12 @@ class Settings:
     @property
     def prometheus(self) -> str:
         return self.prometheus_url or f"http://127.0.0.1:{self.prometheus_port}"
+
+    @property
+    def event_time_window(self) -> EventTimeWindow:
+        return EventTimeWindow(
+            self.event_max_ahead_seconds * 1000, int(self.event_max_age_hours * 3_600_000)
+        )
 
     def topic(self, name: str) -> str:
         return f"{self.topic_prefix}{name}"

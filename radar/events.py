@@ -139,6 +139,8 @@ class RejectReason(StrEnum):
     INVALID_FIELD = "invalid_field"
     INVALID_ENUM = "invalid_enum"
     INVALID_TIMESTAMP = "invalid_timestamp"
+    IMPLAUSIBLE_TIME = "implausible_time"  # far ahead of the clock, or before it could be
+    OVERSIZED_FIELD = "oversized_field"
 
 
 @dataclass(frozen=True, slots=True)
@@ -165,6 +167,11 @@ class FieldSpec:
     enum: type[StrEnum] | None = None
     minimum: int | None = None
     maximum: int | None = None
+
+
+MAX_TEXT_LENGTH: Final = 256  # ids, queue and tier names: longer is a bug upstream, not a name
+EARLIEST_MS: Final = 946_684_800_000  # 2000-01-01: before it, an unset clock or a zero
+LATEST_MS: Final = 4_102_444_800_000  # 2100-01-01: after it, a placeholder like 9999-12-31
 
 
 def _required(name: str, kind: FieldKind, **kw: Any) -> FieldSpec:
@@ -276,9 +283,20 @@ def _coerce(spec: FieldSpec, value: Any, form: TimestampForm) -> Any:
             raise _Invalid(RejectReason.INVALID_FIELD, f"{spec.name}: expected a string")
         if spec.required and not value:
             raise _Invalid(RejectReason.INVALID_FIELD, f"{spec.name}: must not be empty")
+        if len(value) > MAX_TEXT_LENGTH:
+            raise _Invalid(
+                RejectReason.OVERSIZED_FIELD,
+                f"{spec.name}: {len(value)} characters, at most {MAX_TEXT_LENGTH}",
+            )
         return value
     if kind is FieldKind.TIMESTAMP:
-        return _timestamp(spec, value, form)
+        millis = _timestamp(spec, value, form)
+        if not EARLIEST_MS <= millis < LATEST_MS:
+            raise _Invalid(
+                RejectReason.IMPLAUSIBLE_TIME,
+                f"{spec.name}: {value!r} is not between 2000 and 2100",
+            )
+        return millis
     if kind is FieldKind.ENUM:
         assert spec.enum is not None
         try:

@@ -16,7 +16,7 @@ from radar.clock import EventTimeClock
 from radar.dedup import DedupWindow, SourcePosition
 from radar.events import Event, Rejection, millis_to_iso, parse_json_event
 from radar.gaps.detector import GapThresholds
-from radar.intake import Duplicate, Intake
+from radar.intake import Duplicate, EventTimeWindow, Intake
 from radar.policies import PolicySet
 from radar.shard import DetectorShard, ShardRecords
 
@@ -53,6 +53,8 @@ def replay(
     policies: PolicySet | None = None,
     thresholds: GapThresholds | None = None,
     until: int | None = None,
+    window: EventTimeWindow | None = None,
+    wall_clock: int | None = None,
 ) -> ReplaySummary:
     """Validate, dedup and run every detector (the SLA engine only with ``policies``), all
     on event time, through one ``DetectorShard`` as the worker runs per partition.
@@ -61,7 +63,8 @@ def replay(
     event time, or up to ``until`` ("what will be breached by then if nothing happens?"):
     what a live run would have said by then. Records carry the times live mode stamps.
     """
-    intake = Intake(DedupWindow(dedup_capacity))
+    # archives are old by nature: only "ahead of the wall clock" is judged
+    intake = Intake(DedupWindow(dedup_capacity), replace(window or EventTimeWindow(), behind_ms=0))
     summary = ReplaySummary()
     policies = policies or PolicySet(())
     if thresholds is not None:
@@ -83,7 +86,8 @@ def replay(
         if not line.strip():
             continue
         summary.lines += 1
-        admitted = intake.admit(parse_json_event(line), SourcePosition(source, 0, number))
+        position = SourcePosition(source, 0, number)
+        admitted = intake.admit(parse_json_event(line), position, wall_clock)
         if isinstance(admitted, Event):
             summary.accepted += 1
             emit_records(detection.offer(admitted))

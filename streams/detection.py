@@ -191,13 +191,14 @@ class PartitionedDetection:
         events = self._journal.events(partition)
         replay_clock = EventTimeClock()
         records = ShardRecords()
-        for event in events:
-            records.extend(shard.offer(event, replay_clock.observe(event.occurred_at)))
+        now = self._clock.now()
+        for event in events:  # never past the wall clock, as live: nothing known early
+            records.extend(shard.offer(event, min(replay_clock.observe(event.occurred_at), now)))
         # not advanced to now: the partition's backlog comes first, then a tick
         shard.queues.tally.drain()  # the previous owner counted these events
         self.shards[partition] = shard
-        self._watermarks[partition] = min(replay_clock.now(), self._clock.now())
-        self._unverified[partition] = self._clock.now()
+        self._watermarks[partition] = min(replay_clock.now(), now)
+        self._unverified[partition] = now
         self.metrics.rebuilds.inc()
         self.metrics.replayed.inc(len(events))
         missing = await self._unseen(partition, records)

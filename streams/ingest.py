@@ -77,7 +77,7 @@ class Ingestor:
         for message in messages:
             content_type = message.header(CONTENT_TYPE_HEADER)
             fmt, decoded = self._codec.decode_with_format(message.value, content_type)
-            admitted = self._intake.admit(decoded, message.position)
+            admitted = self._intake.admit(decoded, message.position, ingested_at)
             if isinstance(admitted, Event):
                 outcome.accepted.append(IngestedEvent(admitted, message.position, fmt, ingested_at))
                 by_type[admitted.type] += 1

@@ -63,6 +63,7 @@ def worker_env(kafka: LocalKafka, tmp_path: Path, engine: str) -> dict[str, str]
         "RADAR_TOPIC_PARTITIONS": "3",
         "RADAR_LOG_LEVEL": "WARNING",
         "RADAR_POLICIES": "",  # the SLA engine has tests of its own (test_sla_live.py)
+        "RADAR_EVENT_MAX_AGE_HOURS": "0",  # simulated days of the past, replayed live
     }
 
 

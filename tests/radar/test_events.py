@@ -61,6 +61,26 @@ def test_every_required_field_is_enforced(event_type: EventType) -> None:
         (EventType.CALL_ANSWERED, "occurred_at", 1767225600000, RejectReason.INVALID_TIMESTAMP),
         (EventType.TICKET_UPDATE_PROMISED, "promised_at", "soon", RejectReason.INVALID_TIMESTAMP),
         (EventType.AGENT_ACTIVATED, "agent_id", None, RejectReason.MISSING_FIELD),
+        (
+            EventType.CALL_QUEUED,
+            "occurred_at",
+            "9999-12-31T23:59:59Z",
+            RejectReason.IMPLAUSIBLE_TIME,
+        ),
+        (
+            EventType.CALL_QUEUED,
+            "occurred_at",
+            "1970-01-01T00:00:00Z",
+            RejectReason.IMPLAUSIBLE_TIME,
+        ),
+        (
+            EventType.TICKET_UPDATE_PROMISED,
+            "promised_at",
+            "2150-01-01T00:00:00Z",
+            RejectReason.IMPLAUSIBLE_TIME,
+        ),
+        (EventType.CALL_QUEUED, "queue", "q" * 100_000, RejectReason.OVERSIZED_FIELD),
+        (EventType.CALL_QUEUED, "customer_id", "c" * 257, RejectReason.OVERSIZED_FIELD),
     ],
 )
 def test_bad_values_are_rejected_with_the_field_named(
@@ -111,3 +131,7 @@ def test_the_kafka_key_is_the_interaction_or_the_agent() -> None:
     assert make_event(EventType.CHAT_ACCEPTED, interaction_id="chat-9").key == "chat-9"
     assert make_event(EventType.AGENT_DEACTIVATED, agent_id="agent-3").key == "agent-3"
     assert EventType.AGENT_DEACTIVATED.channel is Channel.AGENT
+
+
+def test_names_up_to_the_limit_are_accepted() -> None:
+    assert isinstance(parse_event(make_record(EventType.CALL_QUEUED, queue="q" * 256)), Event)

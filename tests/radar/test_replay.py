@@ -105,3 +105,19 @@ def test_radar_replay_until_on_the_command_line(tmp_path: Path) -> None:
     written = [json.loads(line) for line in out.read_text().splitlines()]
     assert [r["kind"] for r in written if r["stream"] == "sla"] == ["breach"]
     assert main([*args, "--until", millis_to_iso(BASE_MS)]) == 2
+
+
+def test_an_event_stamped_far_ahead_is_dead_lettered_and_does_not_move_the_clock() -> None:
+    """One event stamped next year must not fire every deadline of every open target."""
+    ticket = make_record(EventType.TICKET_CREATED, occurred_at=millis_to_iso(BASE_MS),
+                         interaction_id="T1", priority="normal")  # fmt: skip
+    ahead = make_record(
+        EventType.CALL_QUEUED, occurred_at=millis_to_iso(BASE_MS + 400 * 86_400_000)
+    )
+    out: list[dict[str, Any]] = []
+
+    summary = replay(_lines(ticket, ahead), out.append, policies=POLICY, wall_clock=BASE_MS)
+
+    assert summary.rejected == {"implausible_time": 1}
+    assert [r["reason"] for r in out if r["stream"] == "dead_letter"] == ["implausible_time"]
+    assert [r["kind"] for r in out if r["stream"] == "sla"] == []  # nothing due yet
