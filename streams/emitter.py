@@ -1,7 +1,9 @@
 """Storing and publishing detector records behind the detection agent, in order.
 
 What makes a detection batch durable is its journal, not its records: a record lost with a
-crashed worker is missing from its table when the shard is rebuilt, and is emitted then. So
+crashed worker is missing from its table when the shard is rebuilt, and is emitted then (and
+since each record is published before it is written, one missing from its topic is missing
+from its table too). So
 the agent hands its records over and goes on with the next batch, and the emitter writes what
 piled up meanwhile as one insert and one publish per sink: fewer, larger writes.
 """
@@ -83,15 +85,17 @@ class RecordEmitter:
             await self.emit_to(sink, sink.records(records))
 
     async def emit_to(self, sink: DetectorSink, records: Sequence[Any]) -> None:
+        """Published first, then written: a rebuilt shard re-emits the records its table
+        lacks, so a record in the table has been acknowledged by Kafka too. A crash between
+        the two publishes a record twice (same id) rather than never."""
         if not records:
             return
+        if sink.publish is not None:
+            await sink.publish(
+                [
+                    OutboundMessage(r.interaction_id.encode(), sink.encode(r), list(_AVRO))
+                    for r in records
+                ]
+            )
         await self._writer.write(sink.table, sink.insert, records)
-        if sink.publish is None:
-            return
-        await sink.publish(
-            [
-                OutboundMessage(r.interaction_id.encode(), sink.encode(r), list(_AVRO))
-                for r in records
-            ]
-        )
         sink.count(records)
