@@ -20,6 +20,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
+from confluent_kafka import KafkaException
 from mode import Service
 
 from radar.config import Settings
@@ -66,6 +67,9 @@ class BulkIngest(Service):
         self._announced_at = 0.0
         self._behind: set[tuple[str, int]] = set()  # input partitions behind when last announced
         self._committed: dict[tuple[str, int], int] = {}  # where unread partitions start
+        # offsets stored but not yet committed (the broker was away): committed with the next
+        self._to_commit: dict[tuple[str, int], int] = {}
+        self._broker_complaint_at = 0.0
         self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="kafka-ingest")
         static = {"group.instance.id": settings.instance_id} if settings.instance_id else {}
         self._consumer = Consumer(
@@ -108,6 +112,7 @@ class BulkIngest(Service):
                     continue
                 messages.append(_input_message(message))
             if not messages:
+                await self._commit_stored()
                 await self._announce_progress(idle=True)
                 continue
             # before its events, which the consumer has already read past: the detectors
@@ -123,7 +128,10 @@ class BulkIngest(Service):
             for item in outcome.accepted:
                 position = item.position
                 self._progress.fed((position.topic, position.partition), item.event.occurred_at)
-            await self._in_thread(self._commit, messages)
+            for stored in messages:
+                at = stored.position
+                self._to_commit[(at.topic, at.partition)] = at.offset + 1
+            await self._commit_stored()
             await self._announce_progress(idle=False)
 
     async def _announce_progress(
@@ -138,6 +146,9 @@ class BulkIngest(Service):
             if self.should_stop:
                 return
             raise
+        except KafkaException as exc:  # the broker is away: say nothing, the clock waits
+            self._complain(f"progress not announced: {exc}")
+            return
         for key in unfed:
             lags[key] = max(lags.get(key, 0), 1)
         self._behind = {key for key, lag in lags.items() if lag > 0}
@@ -166,20 +177,35 @@ class BulkIngest(Service):
             lags[(tp.topic, tp.partition)] = max(0, high - (position if position >= 0 else low))
         return lags
 
-    def _commit(self, messages: Sequence[InputMessage]) -> None:
+    async def _commit_stored(self) -> None:
+        """Commit what is stored. With the broker away the offsets wait for the next try:
+        the consumer reconnects by itself, and until then a restart reads them again (the
+        rows collapse by ``event_id``)."""
+        if not self._to_commit:
+            return
+        try:
+            await self._in_thread(self._commit, dict(self._to_commit))
+        except KafkaException as exc:
+            self._complain(f"offsets not committed yet: {exc}")
+            return
+        self._to_commit.clear()
+
+    def _complain(self, what: str) -> None:
+        if time.monotonic() - self._broker_complaint_at > 10:
+            log.warning("Kafka unavailable, retrying: %s", what)
+            self._broker_complaint_at = time.monotonic()
+
+    def _commit(self, offsets: dict[tuple[str, int], int]) -> None:
         from confluent_kafka import TopicPartition
 
-        last: dict[tuple[str, int], int] = {}
-        for message in messages:
-            last[(message.position.topic, message.position.partition)] = message.position.offset
         self._consumer.commit(
-            offsets=[TopicPartition(t, p, offset + 1) for (t, p), offset in last.items()],
+            offsets=[TopicPartition(t, p, offset) for (t, p), offset in offsets.items()],
             asynchronous=False,
         )
-        for (topic, partition), offset in last.items():
+        for (topic, partition), offset in offsets.items():
             _low, high = self._consumer.get_watermark_offsets(
                 TopicPartition(topic, partition), cached=True
             )
             if high >= 0:
-                lag = max(0, high - offset - 1)
+                lag = max(0, high - offset)
                 self._metrics.consumer_lag.labels(topic, str(partition)).set(lag)
