@@ -180,6 +180,13 @@ class DetectorStateMetrics:
             "Journal entries dropped after the retention period.",
             registry=registry,
         )
+        self.clock = Gauge(
+            "radar_detector_clock_timestamp_seconds",
+            "Event time up to which a detection partition is complete (deadlines before it,"
+            " minus the grace, have fired); behind the wall clock while inputs lag.",
+            ["partition"],
+            registry=registry,
+        )
 
 
 # seconds: answer waits and first responses are seconds to minutes; first replies hours to days

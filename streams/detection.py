@@ -173,6 +173,10 @@ class PartitionedDetection:
     def gauge(self) -> None:
         self._gauged_at = time.monotonic()
         self.metrics.partitions.set(len(self.shards))
+        self.metrics.clock.clear()
+        for partition in self.shards:
+            if (watermark := self._watermarks.get(partition, 0)) > 0:
+                self.metrics.clock.labels(str(partition)).set(watermark / 1000)
         for sink in self._sinks:
             sink.gauge(self.shards.values())
         snapshot = QueueSnapshot()

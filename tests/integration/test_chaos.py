@@ -1,0 +1,161 @@
+"""A crash changes no output: the same simulated day through a worker that runs undisturbed and
+through one SIGKILLed at seeded random moments and restarted, compared record by record in every
+output table and on every output topic."""
+
+from __future__ import annotations
+
+import random
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from radar.config import Settings, load_settings
+from radar.events import Event
+from radar.simulate.center import DAY_MS, CenterModel
+from radar.simulate.generator import Simulation, SimulationOptions
+from schemas.codec import EventCodec, PayloadFormat
+from schemas.outputs import AssigneeGapCodec, ChurnSignalCodec, RecordCodec, SlaEventCodec
+from schemas.registry import LocalSchemaRegistry
+from streams.topics import Topic, ensure_topics, topic_names
+from streams.upstream import EventProducer
+from tests.integration.conftest import WorkerProcess, read_topic_to_end
+from tests.integration.test_ground_truth_live import wait_until_settled
+from tests.radar.sla.test_ground_truth import EXAMPLE
+
+pytestmark = pytest.mark.integration
+KILLS = 5
+SEED = 1234
+TABLES = {  # output table -> the time that says when live mode knew the row
+    "sla_events": "detected_at",
+    "assignee_gaps": "detected_at",
+    "churn_signals": "detected_at",
+    "queue_contacts": "at",
+}
+TOPICS: dict[Topic, RecordCodec] = {
+    Topic.SLA_EVENTS: SlaEventCodec(),
+    Topic.ASSIGNEE_GAPS: AssigneeGapCodec(),
+    Topic.CHURN_SIGNALS: ChurnSignalCodec(),
+}
+
+
+@pytest.fixture
+def engine() -> str:
+    return "bulk"
+
+
+def a_day_with_faults_and_churners() -> list[Event]:
+    now = time.time_ns() // 1_000_000
+    options = SimulationOptions(
+        seed=SEED,
+        start_ms=now - 36 * 3_600_000,  # ends 12 h ago: within the journal's retention
+        duration_ms=DAY_MS,
+        model=CenterModel(contacts_per_day=1500),
+        anomaly_rate=0.03,
+        churners=6,
+    )
+    # life cycles run on past the day: what has not happened yet is not sent
+    return [e for e in Simulation(options) if e.occurred_at < now]
+
+
+def outputs(worker: WorkerProcess, settings: Settings, known_by: int) -> dict[str, set[str]]:
+    """Record ids per output table and topic, of records live mode knew by ``known_by``."""
+    found: dict[str, set[str]] = {}
+    for table, known_at in TABLES.items():
+        rows = worker.query(
+            f"SELECT DISTINCT id FROM {table} FINAL"
+            f" WHERE {known_at} <= fromUnixTimestamp64Milli({known_by})"
+        ).rows
+        found[table] = {row[0] for row in rows}
+    for topic, codec in TOPICS.items():
+        records = [
+            codec.decode(v) for v in read_topic_to_end(settings, topic_names(settings)[topic])
+        ]
+        found[topic.value] = {r["id"] for r in records if r["detected_at"] <= known_by}
+    return found
+
+
+def run(worker: WorkerProcess, events: list[Event], kills: int, rng: random.Random) -> int:
+    """Produce the day, start the worker, kill and restart it ``kills`` times while it works
+    through the backlog; returns when it has settled."""
+    settings = load_settings(environ=worker.env)
+    ensure_topics(settings)
+    producer = EventProducer(settings, EventCodec(LocalSchemaRegistry()), PayloadFormat.AVRO)
+    producer.send_all(events)
+    assert not producer.flush().failed
+    producer.close()
+    worker.start()
+    for _ in range(kills):
+        time.sleep(rng.uniform(1.0, 6.0))  # mid-batch, mid-flush, mid-write: wherever it falls
+        worker.kill()
+        worker.start()
+    wait_until_settled(worker, events)
+    return kills
+
+
+def wait_for_clocks(worker: WorkerProcess, past: int, partitions: int) -> None:
+    """Until every detection partition's clock is past ``past`` (a restarted worker's clock
+    waits up to 30 s for its previous incarnation's announcements to go stale), then until
+    nothing more is written for 5 s."""
+    deadline = time.monotonic() + 120
+    while True:
+        clocks = [
+            value
+            for (name, _), value in worker.metrics().items()
+            if name == "radar_detector_clock_timestamp_seconds"
+        ]
+        if len(clocks) == partitions and min(clocks) * 1000 >= past:
+            break
+        assert time.monotonic() < deadline, f"detector clocks {clocks} not past {past}"
+        time.sleep(1)
+    written, quiet_since = -1.0, time.monotonic()
+    while time.monotonic() - quiet_since < 5:
+        if (now_written := worker.metric_total("radar_sink_rows_total")) != written:
+            written, quiet_since = now_written, time.monotonic()
+        time.sleep(0.5)
+
+
+def test_a_crashing_worker_writes_exactly_what_an_undisturbed_one_writes(
+    worker_env: dict[str, str], tmp_path: Path, capsys: Any
+) -> None:
+    events = a_day_with_faults_and_churners()
+    started = time.time_ns() // 1_000_000
+    calm = WorkerProcess(worker_env | {"RADAR_POLICIES": str(EXAMPLE)}, tmp_path / "calm.log")
+    crashed = WorkerProcess(  # its own topics, consumer group and data: a second deployment
+        worker_env
+        | {
+            "RADAR_POLICIES": str(EXAMPLE),
+            "RADAR_TOPIC_PREFIX": worker_env["RADAR_TOPIC_PREFIX"] + "chaos.",
+            "RADAR_APP_ID": worker_env["RADAR_APP_ID"] + "-chaos",
+            "RADAR_INSTANCE_ID": worker_env["RADAR_INSTANCE_ID"] + "-chaos",
+            "RADAR_DATA_DIR": str(tmp_path / "chaos-data"),
+        },
+        tmp_path / "chaos.log",
+    )
+    try:
+        known_by = started  # both clocks get past this: what each knew by then is comparable
+        partitions = int(worker_env["RADAR_TOPIC_PARTITIONS"])
+        run(calm, events, 0, random.Random(SEED))
+        wait_for_clocks(calm, known_by, partitions)
+        kills = run(crashed, events, KILLS, random.Random(SEED))
+        wait_for_clocks(crashed, known_by, partitions)
+        expected = outputs(calm, load_settings(environ=calm.env), known_by)
+        got = outputs(crashed, load_settings(environ=crashed.env), known_by)
+    finally:
+        for worker in (calm, crashed):
+            if worker.process is not None:
+                worker.stop()
+
+    compared = sum(len(ids) for ids in expected.values())
+    lost = {name: len(ids - got[name]) for name, ids in expected.items()}
+    extra = {name: len(got[name] - ids) for name, ids in expected.items()}
+    with capsys.disabled():
+        print(
+            f"\nchaos: {kills} SIGKILLs, {len(events)} events, {compared} records compared"
+            f" ({', '.join(f'{n} {len(i)}' for n, i in expected.items())}),"
+            f" lost {sum(lost.values())}, extra {sum(extra.values())}"
+        )
+    assert all(len(ids) > 0 for ids in expected.values()), expected.keys()
+    assert lost == dict.fromkeys(expected, 0)
+    assert extra == dict.fromkeys(expected, 0)
