@@ -188,6 +188,8 @@ def cmd_produce(args: argparse.Namespace, settings: Settings) -> int:
                     f"{args.file}:{number}: not sent: {event.reason}: {event.detail}",
                     file=sys.stderr,
                 )
+                if args.stop_on_error:
+                    break
                 continue
             producer.send(event)
     report = producer.flush()
@@ -206,11 +208,20 @@ def cmd_replay(args: argparse.Namespace, settings: Settings) -> int:
     except (PolicyError, OSError) as exc:
         print(f"radar replay: {exc}", file=sys.stderr)
         return 2
+
+    def emit(out: IO[str], record: dict[str, Any]) -> None:
+        _write_json_line(out, record)
+        if record["stream"] == "dead_letter":
+            where = f"{args.file}:{record['line']}"
+            print(f"{where}: {record['reason']}: {record['detail']}", file=sys.stderr)
+            if args.stop_on_error:
+                raise ReplayError(f"stopped at {where}")
+
     try:
         with open(args.file, "rb") as handle, _output(args.out) as out:
             summary = replay(
                 handle,
-                lambda record: _write_json_line(out, record),
+                lambda record: emit(out, record),
                 args.file,
                 policies=policies,
                 until=args.until,
@@ -464,12 +475,18 @@ def build_parser() -> argparse.ArgumentParser:
     produce = sub.add_parser("produce", help="send a JSON Lines file of events to their topics")
     produce.add_argument("file")
     produce.add_argument("--format", choices=("json", "avro"), default="avro")
+    produce.add_argument(
+        "--stop-on-error", action="store_true", help="send nothing after the first bad line"
+    )
     produce.set_defaults(handler=cmd_produce)
 
     replay = sub.add_parser("replay", help="run the core over a JSON Lines file, without Kafka")
     replay.add_argument("file")
     replay.add_argument("--out", help="JSON Lines output (default: stdout)")
     replay.add_argument("--policies", help="SLA policies YAML (default: $RADAR_POLICIES)")
+    replay.add_argument(
+        "--stop-on-error", action="store_true", help="stop at the first bad line (exit 2)"
+    )
     replay.add_argument(
         "--until",
         type=_instant,

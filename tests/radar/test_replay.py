@@ -48,6 +48,7 @@ def test_replay_is_deterministic() -> None:
     assert first == second
 
 
+EXAMPLE = Path(__file__).resolve().parents[2] / "config" / "policies.yaml"
 POLICY = parse_policies(
     "policies:\n  - name: std\n    match: {channel: ticket}\n"
     "    targets: {first_reply_time: 4h}\n    warnings: [0.5]\n    escalations: []\ngrace: 5s\n"
@@ -121,3 +122,22 @@ def test_an_event_stamped_far_ahead_is_dead_lettered_and_does_not_move_the_clock
     assert summary.rejected == {"implausible_time": 1}
     assert [r["reason"] for r in out if r["stream"] == "dead_letter"] == ["implausible_time"]
     assert [r["kind"] for r in out if r["stream"] == "sla"] == []  # nothing due yet
+
+
+def test_radar_replay_names_each_bad_line_and_goes_on_unless_told_to_stop(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    source = tmp_path / "day.jsonl"
+    good = make_record(EventType.CHAT_REQUESTED)
+    source.write_bytes(b"\n".join(_lines(good, b"{broken", make_record(EventType.CALL_ENDED))))
+    out = tmp_path / "out.jsonl"
+
+    assert main(["replay", str(source), "--out", str(out), "--policies", str(EXAMPLE)]) == 0
+    errors = capsys.readouterr().err
+    assert f"{source}:2: invalid_json:" in errors
+    assert '"accepted": 2' in errors  # the line after the bad one was replayed too
+
+    stopped = main(["replay", str(source), "--out", str(out), "--stop-on-error",
+                    "--policies", str(EXAMPLE)])  # fmt: skip
+    assert stopped == 2
+    assert "stopped at" in capsys.readouterr().err
