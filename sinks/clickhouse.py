@@ -76,6 +76,17 @@ _TARGET_STATE: Final = {
     SlaKind.RETRACTED: "running",
 }
 
+# Users' statements (``/query``, ``radar query``): the limits first, then read-only mode, which
+# from then on refuses writes, DDL, table functions (file, url, remote, s3) and any change of
+# these settings by the statement itself.
+QUERY_LIMITS: Final[dict[str, Any]] = {
+    "max_result_rows": 5_000_000,
+    "max_result_bytes": 1 << 30,
+    "result_overflow_mode": "throw",
+    "max_execution_time": 120,
+    "max_memory_usage": 4 << 30,
+    "readonly": 1,
+}
 _READ_ONLY_STATEMENT = re.compile(r"^\s*(SELECT|WITH|SHOW|DESCRIBE|DESC|EXISTS|EXPLAIN)\b", re.I)
 
 
@@ -350,7 +361,7 @@ class ClickHouseStore:
                 "only SELECT, WITH, SHOW, DESCRIBE, EXISTS and EXPLAIN are allowed"
             )
         with self._lock:
-            result = self._client.query(sql, settings={"readonly": 1})
+            result = self._client.query(sql, settings=QUERY_LIMITS)
         return QueryResult(list(result.column_names), [list(row) for row in result.result_rows])
 
     def close(self) -> None:

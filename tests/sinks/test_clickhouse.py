@@ -5,6 +5,7 @@ import pytest
 from radar.config import Settings
 from radar.dedup import SourcePosition
 from radar.events import EventType
+from sinks import clickhouse
 from sinks.clickhouse import (
     ClickHouseStore,
     IngestedEvent,
@@ -94,6 +95,33 @@ def test_user_queries_are_read_only(store: ClickHouseStore) -> None:
     with pytest.raises(Exception, match=r"(?i)readonly"):
         store.query_readonly("SELECT 1 SETTINGS readonly = 0")
     assert store.query_readonly("SHOW TABLES").rows
+
+
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "SELECT * FROM file('/etc/passwd', 'LineAsString')",
+        "SELECT * FROM url('http://127.0.0.1:9/', 'LineAsString')",
+        "SELECT * FROM remote('127.0.0.1:9000', system.one)",
+        "SELECT * FROM s3('http://127.0.0.1:9/bucket/x.csv', 'CSV')",
+        "SELECT number FROM numbers(10) SETTINGS max_result_rows = 0",
+        "SELECT number FROM numbers(10) SETTINGS max_execution_time = 0",
+    ],
+)
+def test_user_queries_cannot_reach_files_or_hosts_or_lift_their_limits(
+    store: ClickHouseStore, sql: str
+) -> None:
+    with pytest.raises(Exception, match="readonly"):
+        store.query_readonly(sql)
+
+
+def test_user_queries_stop_at_the_row_limit(
+    store: ClickHouseStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(clickhouse.QUERY_LIMITS, "max_result_rows", 100)
+    assert len(store.query_readonly("SELECT number FROM numbers(100)").rows) == 100
+    with pytest.raises(Exception, match="Limit for result exceeded"):
+        store.query_readonly("SELECT number FROM numbers(1000)")
 
 
 def test_a_second_database_is_independent(settings: Settings, store: ClickHouseStore) -> None:
