@@ -16,6 +16,7 @@ from typing import IO, Any
 
 from radar.config import SETTINGS, ConfigError, Settings, load_settings
 from radar.events import event_to_record, iso_to_millis, millis_to_iso
+from radar.pseudonyms import PREFIX as PSEUDONYM_PREFIX
 
 DURATION_UNITS = {"s": 1_000, "m": 60_000, "h": 3_600_000, "d": 86_400_000}
 
@@ -227,6 +228,7 @@ def cmd_replay(args: argparse.Namespace, settings: Settings) -> int:
                 until=args.until,
                 window=settings.event_time_window,
                 wall_clock=time.time_ns() // 1_000_000,
+                pseudonyms=settings.pseudonyms,
             )
     except ReplayError as exc:
         print(f"radar replay: {exc}", file=sys.stderr)
@@ -351,7 +353,10 @@ def format_whatif(rows: Sequence[Any]) -> str:
 
 
 def cmd_timeline(args: argparse.Namespace, settings: Settings) -> int:
-    customer = args.customer.replace("\\", "\\\\").replace("'", "\\'")
+    customer = args.customer
+    if settings.pseudonyms is not None and not customer.startswith(PSEUDONYM_PREFIX):
+        customer = settings.pseudonyms.pseudonym(customer)  # stored under its pseudonym
+    customer = customer.replace("\\", "\\\\").replace("'", "\\'")
     sql = (
         "SELECT occurred_at AS at, channel, interaction_id, action, who, queue "
         f"FROM customer_timeline WHERE customer_id = '{customer}' "

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, Final
 
 from radar.intake import EventTimeWindow
+from radar.pseudonyms import Pseudonymizer
 
 
 @dataclass(frozen=True)
@@ -96,6 +97,12 @@ SETTINGS: Final[dict[str, Setting]] = {
         8760.0,
         "an event older than this is dead-lettered (implausible_time); 0 = no limit",
     ),
+    "pseudonymize_key": Setting(
+        "RADAR_PSEUDONYMIZE_KEY",
+        "",
+        "if set, customer ids are replaced by a keyed HMAC before they are stored or published",
+        secret=True,
+    ),
     "simulate_rate": Setting(
         "RADAR_SIMULATE_RATE", 50.0, "events/s the simulator sends in `radar run`"
     ),
@@ -175,6 +182,7 @@ class Settings:
     dedup_warm_hours: float
     event_max_ahead_seconds: int
     event_max_age_hours: float
+    pseudonymize_key: str
     simulate_rate: float
     simulate_seed: int
     prometheus_port: int
@@ -219,6 +227,10 @@ class Settings:
         return EventTimeWindow(
             self.event_max_ahead_seconds * 1000, int(self.event_max_age_hours * 3_600_000)
         )
+
+    @property
+    def pseudonyms(self) -> Pseudonymizer | None:
+        return Pseudonymizer(self.pseudonymize_key.encode()) if self.pseudonymize_key else None
 
     def topic(self, name: str) -> str:
         return f"{self.topic_prefix}{name}"

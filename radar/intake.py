@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from radar.dedup import DedupWindow, Seen, SourcePosition
 from radar.events import Event, Rejection, RejectReason, millis_to_iso
+from radar.pseudonyms import Pseudonymizer
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,9 +42,16 @@ class EventTimeWindow:
 
 
 class Intake:
-    def __init__(self, dedup: DedupWindow, window: EventTimeWindow | None = None) -> None:
+    def __init__(
+        self,
+        dedup: DedupWindow,
+        window: EventTimeWindow | None = None,
+        pseudonyms: Pseudonymizer | None = None,
+    ) -> None:
+        """``pseudonyms``: replace customer ids before anything downstream sees them."""
         self.dedup = dedup
         self.window = window or EventTimeWindow()
+        self.pseudonyms = pseudonyms
 
     def admit(
         self, decoded: Event | Rejection, position: SourcePosition, now: int | None = None
@@ -55,4 +63,4 @@ class Intake:
             return implausible
         if self.dedup.observe(decoded.event_id, position) is Seen.DUPLICATE:
             return Duplicate(decoded)
-        return decoded
+        return decoded if self.pseudonyms is None else self.pseudonyms.apply(decoded)

@@ -18,6 +18,7 @@ from radar.events import Event, Rejection, millis_to_iso, parse_json_event
 from radar.gaps.detector import GapThresholds
 from radar.intake import Duplicate, EventTimeWindow, Intake
 from radar.policies import PolicySet
+from radar.pseudonyms import Pseudonymizer
 from radar.shard import DetectorShard, ShardRecords
 
 Emit = Callable[[dict[str, Any]], None]
@@ -55,6 +56,7 @@ def replay(
     until: int | None = None,
     window: EventTimeWindow | None = None,
     wall_clock: int | None = None,
+    pseudonyms: Pseudonymizer | None = None,
 ) -> ReplaySummary:
     """Validate, dedup and run every detector (the SLA engine only with ``policies``), all
     on event time, through one ``DetectorShard`` as the worker runs per partition.
@@ -64,7 +66,11 @@ def replay(
     what a live run would have said by then. Records carry the times live mode stamps.
     """
     # archives are old by nature: only "ahead of the wall clock" is judged
-    intake = Intake(DedupWindow(dedup_capacity), replace(window or EventTimeWindow(), behind_ms=0))
+    intake = Intake(
+        DedupWindow(dedup_capacity),
+        replace(window or EventTimeWindow(), behind_ms=0),
+        pseudonyms,
+    )
     summary = ReplaySummary()
     policies = policies or PolicySet(())
     if thresholds is not None:

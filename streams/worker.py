@@ -87,7 +87,9 @@ def run_worker(settings: Settings) -> None:
 
     app = create_app(settings)
     codec = EventCodec(schema_resolver(settings))
-    intake = Intake(DedupWindow(settings.dedup_capacity), settings.event_time_window)
+    intake = Intake(
+        DedupWindow(settings.dedup_capacity), settings.event_time_window, settings.pseudonyms
+    )
     publishing = ThreadPoolExecutor(max_workers=1, thread_name_prefix="publish")
 
     async def in_publish_thread(fn: Callable[..., object], *args: object) -> object:
