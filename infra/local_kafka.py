@@ -61,6 +61,8 @@ class LocalKafka:
     port: int = 9092
     controller_port: int | None = None
     heap: str = "512m"
+    # a second listener with TLS and SASL SCRAM: (port, PKCS12 keystore, its password)
+    sasl_ssl: tuple[int, Path, str] | None = None
 
     @property
     def bootstrap_servers(self) -> str:
@@ -84,16 +86,34 @@ class LocalKafka:
 
     def _properties(self) -> str:
         controller = self.controller_port or self.port + 1
+        listeners = f"PLAINTEXT://127.0.0.1:{self.port}"
+        secured: list[str] = []
+        if self.sasl_ssl is not None:
+            port, keystore, password = self.sasl_ssl
+            listeners += f",SASL_SSL://127.0.0.1:{port}"
+            secured = [
+                "sasl.enabled.mechanisms=SCRAM-SHA-512,SCRAM-SHA-256",
+                "listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config="
+                "org.apache.kafka.common.security.scram.ScramLoginModule required;",
+                "listener.name.sasl_ssl.scram-sha-256.sasl.jaas.config="
+                "org.apache.kafka.common.security.scram.ScramLoginModule required;",
+                f"ssl.keystore.location={keystore}",
+                "ssl.keystore.type=PKCS12",
+                f"ssl.keystore.password={password}",
+                f"ssl.key.password={password}",
+            ]
         return "\n".join(
             [
                 "process.roles=broker,controller",
                 "node.id=1",
                 f"controller.quorum.voters=1@127.0.0.1:{controller}",
-                f"listeners=PLAINTEXT://127.0.0.1:{self.port},CONTROLLER://127.0.0.1:{controller}",
-                f"advertised.listeners=PLAINTEXT://127.0.0.1:{self.port}",
+                f"listeners={listeners},CONTROLLER://127.0.0.1:{controller}",
+                f"advertised.listeners={listeners}",
                 "controller.listener.names=CONTROLLER",
                 "inter.broker.listener.name=PLAINTEXT",
-                "listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT",
+                "listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT,"
+                "SASL_SSL:SASL_SSL",
+                *secured,
                 f"log.dirs={self.data_dir / 'logs'}",
                 # one node: every internal topic has one replica
                 "offsets.topic.replication.factor=1",

@@ -40,6 +40,11 @@ SETTINGS: Final[dict[str, Setting]] = {
         "KAFKA_SASL_MECHANISM", "PLAIN", "PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512"
     ),
     "kafka_sasl_username": Setting("KAFKA_SASL_USERNAME", "", "SASL user"),
+    "kafka_ssl_ca_location": Setting(
+        "KAFKA_SSL_CA_LOCATION",
+        "",
+        "PEM file of the CA that signed the brokers' certificates; empty = the system's",
+    ),
     "kafka_sasl_password": Setting("KAFKA_SASL_PASSWORD", "", "SASL password", secret=True),
     "local_kafka_port": Setting("RADAR_LOCAL_KAFKA_PORT", 9092, "client port of the local broker"),
     "topic_prefix": Setting("RADAR_TOPIC_PREFIX", "", "prefix for every topic name"),
@@ -157,6 +162,7 @@ class Settings:
     kafka_security_protocol: str
     kafka_sasl_mechanism: str
     kafka_sasl_username: str
+    kafka_ssl_ca_location: str
     kafka_sasl_password: str
     local_kafka_port: int
     topic_prefix: str
@@ -247,6 +253,8 @@ class Settings:
                 "sasl.username": self.kafka_sasl_username,
                 "sasl.password": self.kafka_sasl_password,
             }
+        if self.kafka_security_protocol.endswith("SSL") and self.kafka_ssl_ca_location:
+            conf["ssl.ca.location"] = self.kafka_ssl_ca_location
         return conf
 
     def with_overrides(self, **changes: Any) -> Settings:

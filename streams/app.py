@@ -48,9 +48,9 @@ EXIT_UNSTORED_BATCH = 75
 def _credentials(settings: Settings) -> Any:
     if not settings.kafka_security_protocol.startswith("SASL"):
         return None
-    context = (
-        ssl.create_default_context() if settings.kafka_security_protocol == "SASL_SSL" else None
-    )
+    context = None
+    if settings.kafka_security_protocol == "SASL_SSL":
+        context = ssl.create_default_context(cafile=settings.kafka_ssl_ca_location or None)
     return faust.SASLCredentials(
         username=settings.kafka_sasl_username,
         password=settings.kafka_sasl_password,

@@ -6,12 +6,16 @@ let consumers drop repeats.
 
 from __future__ import annotations
 
+import logging
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from radar.config import Settings
 
+log = logging.getLogger(__name__)
 _BY_KEY = -1  # librdkafka's RD_KAFKA_PARTITION_UA: let the partitioner choose
 Headers = list[tuple[str, str | bytes | None]]
 
@@ -54,31 +58,64 @@ class KafkaPublisher:
         return offsets
 
     def _publish(self, messages: Sequence[OutboundMessage]) -> dict[int, int]:
-        failures: list[str] = []
+        """Until every message is acknowledged: while the brokers are away (a restart, an
+        outage) librdkafka retries, and messages whose delivery timed out are sent again, in
+        their order. Only an error no retry can fix (too large, not authorized) raises."""
         offsets: dict[int, int] = {}
 
-        def delivered(error: object, message: Any) -> None:
+        def delivered(failed: dict[int, Any], index: int, error: Any, message: Any) -> None:
             if error is not None:
-                failures.append(str(error))
+                failed[index] = error
             else:
                 partition = message.partition()
                 offsets[partition] = max(offsets.get(partition, -1), message.offset())
 
-        for message in messages:
-            while True:
-                try:
-                    self._producer.produce(
-                        self.topic,
-                        message.value,
-                        message.key,
-                        _BY_KEY if message.partition is None else message.partition,
-                        headers=message.headers,
-                        on_delivery=delivered,
-                    )
-                    break
-                except BufferError:
-                    self._producer.poll(0.1)
-        remaining = self._producer.flush(30)
-        if failures or remaining:
-            raise PublishFailed(f"{self.topic}: {failures[:3]} ({remaining} not delivered)")
+        pending = list(messages)
+        delay = 0.5
+        while pending:
+            failed: dict[int, Any] = {}
+            for index, message in enumerate(pending):
+                self._produce(message, partial(delivered, failed, index))
+            while (remaining := self._producer.flush(30)) > 0:
+                log.warning("%s: %d messages wait for Kafka", self.topic, remaining)
+            hopeless = [e for e in failed.values() if not _retriable(e)]
+            if hopeless:
+                raise PublishFailed(f"{self.topic}: {[str(e) for e in hopeless[:3]]}")
+            if failed:
+                log.warning("%s: %d messages not delivered, sending again", self.topic, len(failed))
+                time.sleep(delay)
+                delay = min(delay * 2, 10.0)
+            pending = [pending[i] for i in sorted(failed)]
         return offsets
+
+    def _produce(self, message: OutboundMessage, on_delivery: Callable[..., None]) -> None:
+        while True:
+            try:
+                self._producer.produce(
+                    self.topic,
+                    message.value,
+                    message.key,
+                    _BY_KEY if message.partition is None else message.partition,
+                    headers=message.headers,
+                    on_delivery=on_delivery,
+                )
+                return
+            except BufferError:
+                self._producer.poll(0.1)
+
+
+def _retriable(error: Any) -> bool:
+    """Delivery errors a later try can fix: the brokers were away or the message timed out."""
+    from confluent_kafka import KafkaError
+
+    if error.fatal():
+        return False
+    code = error.code()
+    return bool(error.retriable()) or code in (
+        KafkaError._MSG_TIMED_OUT,
+        KafkaError._TRANSPORT,
+        KafkaError._ALL_BROKERS_DOWN,
+        KafkaError.NOT_ENOUGH_REPLICAS,
+        KafkaError.NOT_LEADER_FOR_PARTITION,
+        KafkaError.REQUEST_TIMED_OUT,
+    )
