@@ -5,6 +5,7 @@ worker, the producer and the admin client connecting with the documented variabl
 from __future__ import annotations
 
 import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -111,9 +112,13 @@ def test_the_worker_works_over_sasl_ssl_and_a_wrong_password_fails_fast(
     wrong = env | {"KAFKA_SASL_PASSWORD": "not-the-password"}
     started = time.monotonic()
     refused = subprocess.run(
-        [".venv/bin/radar", "topics"], env=wrong, capture_output=True, text=True, check=False,
+        [sys.executable, "-m", "radar", "topics"],
+        env=wrong,
+        capture_output=True,
+        text=True,
+        check=False,
         timeout=60,
-    )  # fmt: skip
+    )
     assert refused.returncode != 0
     assert time.monotonic() - started < 40
     assert "Authentication failed" in refused.stderr + refused.stdout
