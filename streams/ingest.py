@@ -8,6 +8,8 @@ and only then may the caller acknowledge the batch (at-least-once, nothing lost)
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import time
 from collections import Counter
 from collections.abc import Awaitable, Callable, Sequence
@@ -17,11 +19,14 @@ from radar.dedup import SourcePosition
 from radar.events import Channel, Event, EventType, Rejection
 from radar.intake import Duplicate, Intake
 from schemas.codec import CONTENT_TYPE_HEADER, EventCodec
+from schemas.registry import SchemaRegistryUnavailable
 from sinks.clickhouse import IngestedEvent, now_millis
 from sinks.metrics import PipelineMetrics
 from sinks.writer import SinkWriter
 from streams.dead_letter import DeadLetter, dead_letter
 from streams.publisher import Headers
+
+log = logging.getLogger(__name__)
 
 PublishDeadLetters = Callable[[Sequence[DeadLetter]], Awaitable[None]]
 OnStored = Callable[[Sequence[Event]], Awaitable[None]]
@@ -75,8 +80,7 @@ class Ingestor:
         by_type: Counter[EventType] = Counter()
         duplicates: Counter[Channel] = Counter()
         for message in messages:
-            content_type = message.header(CONTENT_TYPE_HEADER)
-            fmt, decoded = self._codec.decode_with_format(message.value, content_type)
+            fmt, decoded = await self._decode(message)
             admitted = self._intake.admit(decoded, message.position, ingested_at)
             if isinstance(admitted, Event):
                 outcome.accepted.append(IngestedEvent(admitted, message.position, fmt, ingested_at))
@@ -93,6 +97,19 @@ class Ingestor:
             await self._on_stored([item.event for item in outcome.accepted])
         self._count(outcome, by_type, duplicates)
         return outcome
+
+    async def _decode(self, message: InputMessage) -> tuple[str, Event | Rejection]:
+        """With the schema registry unreachable, the ingest pauses until it answers: the input
+        is not wrong, so it is not dead-lettered, and nothing after it is read meanwhile."""
+        content_type = message.header(CONTENT_TYPE_HEADER)
+        delay = 1.0
+        while True:
+            try:
+                return self._codec.decode_with_format(message.value, content_type)
+            except SchemaRegistryUnavailable as exc:
+                log.warning("schema registry unavailable, ingest paused %.0f s: %s", delay, exc)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 30.0)
 
     def _count(
         self, outcome: BatchOutcome, by_type: Counter[EventType], duplicates: Counter[Channel]

@@ -3,6 +3,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Sequence
 
+import pytest
 from prometheus_client import CollectorRegistry
 
 from radar.dedup import DedupWindow, SourcePosition
@@ -108,3 +109,27 @@ def test_after_a_restart_dedup_is_warmed_from_clickhouse(store: ClickHouseStore)
     )
     assert after.metric("radar_duplicate_events_total", channel="call") == 1
     assert count(store, "SELECT count() FROM events FINAL") == 1
+
+
+def test_an_unreachable_schema_registry_pauses_the_ingest_and_dead_letters_nothing(
+    store: ClickHouseStore,
+) -> None:
+    from confluent_kafka.schema_registry import SchemaRegistryClient
+
+    from infra.local_kafka import free_port
+    from schemas.registry import ConfluentSchemaRegistry
+    from schemas.wire import frame
+
+    nobody = SchemaRegistryClient({"url": f"http://127.0.0.1:{free_port()}"})
+    codec = EventCodec(ConfluentSchemaRegistry(nobody, {}, attempts=1))
+    h = Harness(store)
+    h.ingestor = Ingestor(codec, h.intake, SinkWriter(store, h.metrics), h.metrics, h._publish)
+    message = h.message(frame(4242, b"\x02\x04\x06"))  # an id only the registry could know
+
+    async def for_a_while() -> None:
+        await asyncio.wait_for(h.ingestor.process([message]), timeout=2.5)
+
+    with pytest.raises(TimeoutError):  # still waiting for the registry
+        asyncio.run(for_a_while())
+    assert h.letters == []  # not the input's fault: nothing dead-lettered
+    assert count(store, "SELECT count() FROM events") == 0
