@@ -159,3 +159,70 @@ def test_a_crashing_worker_writes_exactly_what_an_undisturbed_one_writes(
     assert all(len(ids) > 0 for ids in expected.values()), expected.keys()
     assert lost == dict.fromkeys(expected, 0)
     assert extra == dict.fromkeys(expected, 0)
+
+
+def published(settings: Settings, known_by: int) -> dict[str, set[str]]:
+    """Record ids on the output topics (deduplicated), of records known by ``known_by``."""
+    found: dict[str, set[str]] = {}
+    for topic, codec in TOPICS.items():
+        records = [
+            codec.decode(v) for v in read_topic_to_end(settings, topic_names(settings)[topic])
+        ]
+        found[topic.value] = {r["id"] for r in records if r["detected_at"] <= known_by}
+    return found
+
+
+def test_two_workers_one_killed_mid_backlog_publish_what_one_worker_publishes(
+    worker_env: dict[str, str], tmp_path: Path, capsys: Any
+) -> None:
+    events = a_day_with_faults_and_churners()
+    started = time.time_ns() // 1_000_000
+    partitions = int(worker_env["RADAR_TOPIC_PARTITIONS"])
+    one = WorkerProcess(worker_env | {"RADAR_POLICIES": str(EXAMPLE)}, tmp_path / "one.log")
+    shared = worker_env | {  # two workers of a second deployment: one group, one set of topics
+        "RADAR_POLICIES": str(EXAMPLE),
+        "RADAR_TOPIC_PREFIX": worker_env["RADAR_TOPIC_PREFIX"] + "pair.",
+        "RADAR_APP_ID": worker_env["RADAR_APP_ID"] + "-pair",
+    }
+    a = WorkerProcess(
+        shared | {"RADAR_INSTANCE_ID": "pair-a", "RADAR_DATA_DIR": str(tmp_path / "a")},
+        tmp_path / "a.log",
+    )
+    b = WorkerProcess(
+        shared | {"RADAR_INSTANCE_ID": "pair-b", "RADAR_DATA_DIR": str(tmp_path / "b")},
+        tmp_path / "b.log",
+    )
+    try:
+        run(one, events, 0, random.Random(SEED))
+        wait_for_clocks(one, started, partitions)
+        expected = published(load_settings(environ=one.env), started)
+        one.stop()
+
+        settings = load_settings(environ=a.env)
+        ensure_topics(settings)
+        producer = EventProducer(settings, EventCodec(LocalSchemaRegistry()), PayloadFormat.AVRO)
+        producer.send_all(events)
+        assert not producer.flush().failed
+        producer.close()
+        a.start()
+        b.start()
+        time.sleep(random.Random(SEED).uniform(4.0, 8.0))  # both at work on the backlog
+        a.kill()
+        wait_for_clocks(b, started, partitions)  # b took a's partitions, and caught up
+        got = published(settings, started)
+    finally:
+        for worker in (one, a, b):
+            if worker.process is not None and worker.process.poll() is None:
+                worker.stop()
+
+    lost = {name: len(ids - got[name]) for name, ids in expected.items()}
+    extra = {name: len(got[name] - ids) for name, ids in expected.items()}
+    with capsys.disabled():
+        print(
+            f"\ntwo workers, one killed: {len(events)} events,"
+            f" {sum(len(i) for i in expected.values())} published records compared,"
+            f" lost {sum(lost.values())}, extra {sum(extra.values())}"
+        )
+    assert all(expected.values())
+    assert lost == dict.fromkeys(expected, 0)
+    assert extra == dict.fromkeys(expected, 0)
