@@ -76,15 +76,19 @@ def outputs(worker: WorkerProcess, settings: Settings, known_by: int) -> dict[st
     return found
 
 
-def run(worker: WorkerProcess, events: list[Event], kills: int, rng: random.Random) -> int:
-    """Produce the day, start the worker, kill and restart it ``kills`` times while it works
-    through the backlog; returns when it has settled."""
-    settings = load_settings(environ=worker.env)
+def send(settings: Settings, events: list[Event]) -> None:
+    """The day, waiting on its topics before any worker starts: a backlog."""
     ensure_topics(settings)
     producer = EventProducer(settings, EventCodec(LocalSchemaRegistry()), PayloadFormat.AVRO)
     producer.send_all(events)
     assert not producer.flush().failed
     producer.close()
+
+
+def run(worker: WorkerProcess, events: list[Event], kills: int, rng: random.Random) -> int:
+    """Produce the day, start the worker, kill and restart it ``kills`` times while it works
+    through the backlog; returns when it has settled."""
+    send(load_settings(environ=worker.env), events)
     worker.start()
     for _ in range(kills):
         time.sleep(rng.uniform(1.0, 6.0))  # mid-batch, mid-flush, mid-write: wherever it falls
@@ -199,11 +203,7 @@ def test_two_workers_one_killed_mid_backlog_publish_what_one_worker_publishes(
         one.stop()
 
         settings = load_settings(environ=a.env)
-        ensure_topics(settings)
-        producer = EventProducer(settings, EventCodec(LocalSchemaRegistry()), PayloadFormat.AVRO)
-        producer.send_all(events)
-        assert not producer.flush().failed
-        producer.close()
+        send(settings, events)
         a.start()
         b.start()
         time.sleep(random.Random(SEED).uniform(4.0, 8.0))  # both at work on the backlog
