@@ -85,6 +85,15 @@ def send(settings: Settings, events: list[Event]) -> None:
     producer.close()
 
 
+def differences(
+    expected: dict[str, set[str]], got: dict[str, set[str]]
+) -> tuple[dict[str, int], dict[str, int]]:
+    """Per output: how many expected ids are missing, how many found ids were not expected."""
+    lost = {name: len(ids - got[name]) for name, ids in expected.items()}
+    extra = {name: len(got[name] - ids) for name, ids in expected.items()}
+    return lost, extra
+
+
 def run(worker: WorkerProcess, events: list[Event], kills: int, rng: random.Random) -> int:
     """Produce the day, start the worker, kill and restart it ``kills`` times while it works
     through the backlog; returns when it has settled."""
@@ -152,8 +161,7 @@ def test_a_crashing_worker_writes_exactly_what_an_undisturbed_one_writes(
                 worker.stop()
 
     compared = sum(len(ids) for ids in expected.values())
-    lost = {name: len(ids - got[name]) for name, ids in expected.items()}
-    extra = {name: len(got[name] - ids) for name, ids in expected.items()}
+    lost, extra = differences(expected, got)
     with capsys.disabled():
         print(
             f"\nchaos: {kills} SIGKILLs, {len(events)} events, {compared} records compared"
@@ -215,8 +223,7 @@ def test_two_workers_one_killed_mid_backlog_publish_what_one_worker_publishes(
             if worker.process is not None and worker.process.poll() is None:
                 worker.stop()
 
-    lost = {name: len(ids - got[name]) for name, ids in expected.items()}
-    extra = {name: len(got[name] - ids) for name, ids in expected.items()}
+    lost, extra = differences(expected, got)
     with capsys.disabled():
         print(
             f"\ntwo workers, one killed: {len(events)} events,"
