@@ -26,6 +26,7 @@ from radar.config import Settings
 from radar.dedup import SourcePosition
 from radar.events import Event
 from radar.intake import Intake
+from radar.progress import ProgressReport
 from radar.shard import ShardRecords
 from schemas.codec import EventCodec
 from sinks.metrics import PipelineMetrics
@@ -254,8 +255,7 @@ async def _detect(
         if command == Command.TICK.value.encode():
             records.extend(await detection.tick(partition, int.from_bytes(value, "big")))
         elif command == Command.WATERMARK.value.encode():
-            watermark, sent_at = int.from_bytes(value[:8], "big"), int.from_bytes(value[8:], "big")
-            detection.feed_watermark(partition, message.key or b"", watermark, sent_at)
+            detection.hear(partition, ProgressReport.decode(value))
     if decoded:
         records.extend(await detection.apply(partition, decoded))
     return records

@@ -25,11 +25,11 @@ from mode import Service
 
 from radar.config import Settings
 from radar.dedup import SourcePosition
+from radar.progress import InputProgress, ProgressReport
 from sinks.metrics import PipelineMetrics
 from sinks.writer import SinkUnavailable
 from streams.dead_letter import DeadLetter
 from streams.ingest import Ingestor, InputMessage
-from streams.progress import InputProgress
 from streams.publisher import KafkaPublisher
 from streams.topics import INPUT_TOPICS, Topic, topic_names
 
@@ -53,10 +53,10 @@ class BulkIngest(Service):
         settings: Settings,
         build_ingestor: Callable[[Callable[[Sequence[DeadLetter]], Any]], Ingestor],
         metrics: PipelineMetrics,
-        announce: Callable[[int], Awaitable[None]] | None = None,
+        announce: Callable[[ProgressReport], Awaitable[None]] | None = None,
         **kwargs: Any,
     ) -> None:
-        """``announce`` receives the ingest's low watermark (``streams/progress.py``)."""
+        """``announce`` receives the ingest's progress reports (``radar/progress.py``)."""
         super().__init__(**kwargs)
         from confluent_kafka import Consumer
 
@@ -67,6 +67,7 @@ class BulkIngest(Service):
         self._announced_at = 0.0
         self._behind: set[tuple[str, int]] = set()  # input partitions behind when last announced
         self._committed: dict[tuple[str, int], int] = {}  # where unread partitions start
+        self._input_partitions = 0  # in all the input topics, whoever reads them
         # offsets stored but not yet committed (the broker was away): committed with the next
         self._to_commit: dict[tuple[str, int], int] = {}
         self._broker_complaint_at = 0.0
@@ -153,12 +154,19 @@ class BulkIngest(Service):
             lags[key] = max(lags.get(key, 0), 1)
         self._behind = {key for key, lag in lags.items() if lag > 0}
         if lags:  # nothing assigned (yet): nothing to say
-            await self._announce(self._progress.low_watermark(lags, time.time_ns() // 1_000_000))
+            now = time.time_ns() // 1_000_000
+            await self._announce(self._progress.report(lags, now, self._input_partitions))
         self._announced_at = time.monotonic()
 
     def _lags(self) -> dict[tuple[str, int], int]:
         """Messages still to read per assigned partition. A partition nothing was read from
         yet starts at its committed offset, or (none committed) at its first."""
+        if not self._input_partitions:
+            names = topic_names(self._settings)
+            metadata = self._consumer.list_topics(timeout=10).topics
+            self._input_partitions = sum(
+                len(metadata[names[t]].partitions) for t in INPUT_TOPICS if names[t] in metadata
+            )
         positions = self._consumer.position(self._consumer.assignment())
         unread = [
             tp

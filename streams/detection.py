@@ -17,12 +17,12 @@ from __future__ import annotations
 
 import logging
 import time
-from collections import defaultdict
 from collections.abc import Iterable, Sequence
 
 from radar.clock import EventTimeClock, WallClock
 from radar.events import Event
 from radar.policies import PolicySet
+from radar.progress import ProgressBoard, ProgressReport
 from radar.queues import QueueSnapshot
 from radar.shard import DetectorShard, ShardRecords
 from sinks.metrics import DetectorStateMetrics, QueueMetrics
@@ -32,8 +32,7 @@ from streams.journal import DetectorJournal
 
 log = logging.getLogger(__name__)
 _TICK_RETRY_MS = 10_000
-_FEED_SILENT_MS = 30_000
-_GAUGE_EVERY_S = 0.25  # a feed not heard from this long no longer holds the clock back
+_GAUGE_EVERY_S = 0.25
 
 
 class PartitionedDetection:
@@ -49,8 +48,8 @@ class PartitionedDetection:
         clock: WallClock | None = None,
         fed_with_watermarks: bool = False,
     ) -> None:
-        """``fed_with_watermarks``: the feed announces its low watermark (the bulk ingest
-        engine does); then a partition's clock waits for it, even at start."""
+        """``fed_with_watermarks``: the feed reports its progress (the bulk ingest engine
+        does); then a partition's clock waits for it, even at start."""
         self._fed_with_watermarks = fed_with_watermarks
         self.metrics = metrics
         self.queue_metrics = queue_metrics
@@ -67,9 +66,8 @@ class PartitionedDetection:
         # rebuilt partitions -> when: until the clock passes it, records may repeat what the
         # previous owner emitted
         self._unverified: dict[int, int] = {}
-        # partition -> feed id -> (its low watermark, when the feed sent it); judged by the
-        # send time, so announcements read again after a restart are recognised as old
-        self._feeds: defaultdict[int, dict[bytes, tuple[int, int]]] = defaultdict(dict)
+        # partition -> what it heard of the ingest's progress, journaled with its events
+        self._boards: dict[int, ProgressBoard] = {}
         self._gauged_at = 0.0
 
     async def apply(self, partition: int, events: Sequence[Event]) -> ShardRecords:
@@ -87,6 +85,7 @@ class PartitionedDetection:
             records.extend(shard.offer(event, watermark))
             self.metrics.events.labels(event.channel.value).inc()
         self._watermarks[partition] = watermark
+        self._journal.save_clock(partition, watermark)
         return await self._unseen(partition, records)
 
     async def tick(self, partition: int, sent_at: int) -> ShardRecords:
@@ -99,21 +98,31 @@ class PartitionedDetection:
         watermark = self._watermarks[partition] = max(
             self._watermarks.get(partition, 0), min(sent_at, self._limit(partition, now))
         )
+        self._journal.save_clock(partition, watermark)
         self.metrics.expired.inc(self._journal.expire(partition, now - self._retention_ms))
         return await self._unseen(partition, shard.advance(watermark))
 
-    def feed_watermark(self, partition: int, feed: bytes, watermark: int, sent_at: int) -> None:
-        self._feeds[partition][feed] = (watermark, sent_at)
+    def hear(self, partition: int, report: ProgressReport) -> None:
+        board = self._board(partition)
+        board.hear(report)
+        self._journal.save_progress(partition, board)
+
+    def _board(self, partition: int) -> ProgressBoard:
+        board = self._boards.get(partition)
+        if board is None:
+            board = self._boards[partition] = self._journal.progress(partition)
+        return board
 
     def _limit(self, partition: int, now: int) -> int:
-        """How far the partition's clock may go: the lowest watermark of the feeds heard
-        lately (their input partitions still behind), never past the wall clock. With no
-        feed heard lately, a feed that announces holds the clock where it is."""
-        feeds = self._feeds[partition].values()
-        heard = [w for w, sent_at in feeds if now - sent_at < _FEED_SILENT_MS]
-        if not heard and self._fed_with_watermarks:
+        """How far the partition's clock may go: every input partition fed up to there
+        (``radar/progress.py``), never past the wall clock. Until the ingest has spoken for
+        every input partition, the clock stays where it is."""
+        if not self._fed_with_watermarks:
+            return now
+        low = self._board(partition).low_watermark()
+        if low is None:
             return self._watermarks.get(partition, 0)
-        return min([now, *heard])
+        return min(now, low)
 
     async def _unseen(self, partition: int, records: ShardRecords) -> ShardRecords:
         """After a rebuild and until the partition's clock passes the rebuild, records may
@@ -161,6 +170,7 @@ class PartitionedDetection:
                 log.info("detection partition %d revoked", partition)
             self._watermarks.pop(partition, None)
             self._unverified.pop(partition, None)
+            self._boards.pop(partition, None)
             self._journal.forget(partition)
             self._ticks_sent.pop(partition, None)
 
@@ -196,12 +206,18 @@ class PartitionedDetection:
         replay_clock = EventTimeClock()
         records = ShardRecords()
         now = self._clock.now()
-        for event in events:  # never past the wall clock, as live: nothing known early
-            records.extend(shard.offer(event, min(replay_clock.observe(event.occurred_at), now)))
+        # as far as the clock had gone, never further: events that came ahead of it wait
+        # as they did live, and nothing is known before the wall clock
+        reached = self._journal.clock(partition)
+        limit = now if reached is None else min(reached, now)
+        for event in events:
+            records.extend(shard.offer(event, min(replay_clock.observe(event.occurred_at), limit)))
+        watermark = min(replay_clock.now(), limit) if reached is None else limit
+        records.extend(shard.advance(watermark))
         # not advanced to now: the partition's backlog comes first, then a tick
         shard.queues.tally.drain()  # the previous owner counted these events
         self.shards[partition] = shard
-        self._watermarks[partition] = min(replay_clock.now(), now)
+        self._watermarks[partition] = watermark
         self._unverified[partition] = now
         self.metrics.rebuilds.inc()
         self.metrics.replayed.inc(len(events))

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import time
 import uuid
 from collections.abc import Sequence
 from enum import StrEnum
 
 from radar.events import Event
+from radar.progress import ProgressReport
 from radar.routing import DetectionRouter
 from streams.journal import encode_event
 from streams.publisher import Headers, KafkaPublisher, OutboundMessage
@@ -19,7 +19,7 @@ class Command(StrEnum):
     """Messages on the detection topic that are not events (the header's value)."""
 
     TICK = "tick"  # from the worker owning the partition: value = send time (ms, 8 bytes)
-    # from a feed: key = feed id, value = its low watermark and the send time (ms, 8 bytes each)
+    # from a feed: key = feed id, value = its ``ProgressReport`` (``radar/progress.py``)
     WATERMARK = "watermark"
 
 
@@ -44,11 +44,10 @@ class DetectionFeed:
                 messages.append(OutboundMessage(key.encode(), value, []))
         await self._publish(messages)
 
-    async def announce(self, low_watermark: int) -> None:
+    async def announce(self, report: ProgressReport) -> None:
         """Tell every detection partition how far in event time this feed has fed them."""
         headers: Headers = [(COMMAND_HEADER, Command.WATERMARK.value.encode())]
-        value = low_watermark.to_bytes(8, "big") + (time.time_ns() // 1_000_000).to_bytes(8, "big")
-        await self._publish(self._to_every_partition(self.feed_id, value, headers))
+        await self._publish(self._to_every_partition(self.feed_id, report.encode(), headers))
 
     def _to_every_partition(
         self, key: bytes | None, value: bytes, headers: Headers

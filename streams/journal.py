@@ -17,16 +17,18 @@ holds, as Faust's own writes do, so a RocksDB store recovers only the changelog'
 from __future__ import annotations
 
 import heapq
-import json
 from collections import defaultdict
 from typing import Any
 
+import orjson
 from faust.types import TP
 
 from radar.events import Channel, Event, TimestampForm, event_to_record, parse_event
+from radar.progress import ProgressBoard
 from streams.publisher import KafkaPublisher, OutboundMessage
 
 JOURNAL_TABLE = "detector-journal"
+_META = b"meta:"  # a partition's clock and progress board, beside its events
 
 
 def journal_key(partition: int, event: Event) -> bytes:
@@ -37,13 +39,11 @@ def journal_key(partition: int, event: Event) -> bytes:
 
 
 def encode_event(event: Event) -> bytes:
-    return json.dumps(
-        event_to_record(event, TimestampForm.EPOCH_MILLIS), separators=(",", ":")
-    ).encode()
+    return orjson.dumps(event_to_record(event, TimestampForm.EPOCH_MILLIS))
 
 
 def decode_event(data: bytes) -> Event:
-    event = parse_event(json.loads(data), TimestampForm.EPOCH_MILLIS)
+    event = parse_event(orjson.loads(data), TimestampForm.EPOCH_MILLIS)
     if not isinstance(event, Event):  # written by this module from a valid event
         raise ValueError(f"journal holds an invalid event: {event.detail}")
     return event
@@ -73,6 +73,34 @@ class DetectorJournal:
             heapq.heappush(self._expiry[partition], (event.occurred_at, key))
         self._pending.append(OutboundMessage(key, value, [], partition))
 
+    def progress(self, partition: int) -> ProgressBoard:
+        """What the partition last heard of the ingest's progress (``radar/progress.py``)."""
+        stored = self._meta(partition, "progress")
+        return ProgressBoard() if stored is None else ProgressBoard.decode(stored)
+
+    def save_progress(self, partition: int, board: ProgressBoard) -> None:
+        """Kept with the events, so the partition's next owner does not start from nothing."""
+        self._save_meta(partition, "progress", board.encode())
+
+    def clock(self, partition: int) -> int | None:
+        """How far the partition's clock had gone: a rebuild goes exactly as far, not to its
+        newest event (events of input partitions that ran ahead wait, as they did live)."""
+        stored = self._meta(partition, "clock")
+        return None if stored is None else int.from_bytes(stored, "big")
+
+    def save_clock(self, partition: int, watermark: int) -> None:
+        self._save_meta(partition, "clock", watermark.to_bytes(8, "big"))
+
+    def _meta(self, partition: int, name: str) -> bytes | None:
+        stored = self._table.data.get(_META + f"{name}:{partition}".encode())
+        return None if stored is None else _unpack(stored)[1]
+
+    def _save_meta(self, partition: int, name: str, payload: bytes) -> None:
+        key = _META + f"{name}:{partition}".encode()
+        value = _pack(partition, payload)
+        self._table.data[key] = value
+        self._pending.append(OutboundMessage(key, value, [], partition))
+
     async def flush(self) -> None:
         """Send the entries written since the last flush; wait for the changelog to hold them."""
         pending, self._pending = self._pending, []
@@ -86,7 +114,7 @@ class DetectorJournal:
         expiry = self._expiry[partition] = []
         for key, value in self._table.data.items():
             owner, payload = _unpack(value)
-            if owner == partition:
+            if owner == partition and not key.startswith(_META):
                 event = decode_event(payload)
                 events.append(event)
                 if event.channel is not Channel.AGENT:
