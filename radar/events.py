@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
+from functools import lru_cache
 from typing import Any, Final
 
 import orjson
@@ -50,13 +51,16 @@ class EventType(StrEnum):
 
     @property
     def channel(self) -> Channel:
-        return Channel(self.value.split(".", 1)[0])
+        return _CHANNELS[self]
 
     @property
     def record_name(self) -> str:
         """The Avro record name, e.g. ``call.hold_started`` -> ``CallHoldStarted``."""
         return "".join(part.capitalize() for part in self.value.replace(".", "_").split("_"))
 
+
+# looked up several times per event: computed once
+_CHANNELS: Final = {t: Channel(t.value.split(".", 1)[0]) for t in EventType}
 
 # The events that begin an interaction; any other event of an unknown interaction is a
 # straggler of one that already ended (or began before the history) and starts nothing.
@@ -252,12 +256,16 @@ class _Invalid(Exception):
         self.rejection = Rejection(reason, detail)
 
 
+_EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
+_MILLISECOND: Final = timedelta(milliseconds=1)
+
+
 def iso_to_millis(text: str) -> int:
     """Parse an ISO-8601 instant that names its offset; naive times are ambiguous, so refused."""
     moment = datetime.fromisoformat(text)
     if moment.tzinfo is None:
         raise ValueError("no time zone offset")
-    return int(moment.timestamp() * 1000)
+    return (moment - _EPOCH) // _MILLISECOND  # exact: timestamp() * 1000 is a float and drifts
 
 
 def _timestamp(spec: FieldSpec, value: Any, form: TimestampForm) -> int:
@@ -375,5 +383,14 @@ def event_to_record(event: Event, form: TimestampForm = TimestampForm.ISO8601) -
 
 def millis_to_iso(millis: int) -> str:
     """ISO-8601 UTC with millisecond precision and a ``Z`` suffix."""
-    seconds, ms = divmod(millis, 1000)
-    return datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%dT%H:%M:%S") + f".{ms:03d}Z"
+    day, in_day = divmod(millis, 86_400_000)
+    seconds, ms = divmod(in_day, 1000)
+    minutes, second = divmod(seconds, 60)
+    hour, minute = divmod(minutes, 60)
+    return f"{_iso_date(day)}T{hour:02d}:{minute:02d}:{second:02d}.{ms:03d}Z"
+
+
+@lru_cache(maxsize=1024)
+def _iso_date(day: int) -> str:
+    """``YYYY-MM-DD`` of a UTC day number (days since 1970-01-01): records of a day share it."""
+    return (date(1970, 1, 1) + timedelta(days=day)).isoformat()

@@ -1,10 +1,15 @@
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from radar.events import (
+    EARLIEST_MS,
+    LATEST_MS,
     Channel,
     Event,
     EventType,
@@ -135,3 +140,11 @@ def test_the_kafka_key_is_the_interaction_or_the_agent() -> None:
 
 def test_names_up_to_the_limit_are_accepted() -> None:
     assert isinstance(parse_event(make_record(EventType.CALL_QUEUED, queue="q" * 256)), Event)
+
+
+@given(st.integers(min_value=EARLIEST_MS, max_value=LATEST_MS - 1))
+def test_millis_to_iso_writes_what_datetime_writes_and_reads_back(millis: int) -> None:
+    seconds, ms = divmod(millis, 1000)
+    expected = datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%dT%H:%M:%S") + f".{ms:03d}Z"
+    assert millis_to_iso(millis) == expected
+    assert iso_to_millis(millis_to_iso(millis)) == millis
