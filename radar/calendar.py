@@ -68,6 +68,8 @@ class BusinessCalendar:
         self._holidays = frozenset(holidays)
         self._country = country_holidays.country_holidays(country) if country else None
         self.open_intervals = lru_cache(maxsize=4096)(self._open_intervals)
+        # a running target asks for the same instants after every event of its interaction
+        self._added = lru_cache(maxsize=65_536)(self._add)
 
     def is_holiday(self, day: date) -> bool:
         return day in self._holidays or (self._country is not None and day in self._country)
@@ -96,6 +98,9 @@ class BusinessCalendar:
 
     def add(self, start_ms: int, duration_ms: int) -> int:
         """The instant when ``duration_ms`` of business time has passed after ``start_ms``."""
+        return self._added(start_ms, duration_ms)
+
+    def _add(self, start_ms: int, duration_ms: int) -> int:
         remaining = duration_ms
         day = self._local_day(start_ms)
         for _ in range(_MAX_DAYS):

@@ -21,11 +21,21 @@ def json_record(stream: str, record: Any, times: Collection[str]) -> dict[str, A
     """A record dataclass as one JSON Lines object: ``stream`` first, ``times`` (epoch ms) as
     ISO-8601 UTC, enums as their values."""
     out: dict[str, Any] = {"stream": stream}
-    for field in fields(record):
-        value = getattr(record, field.name)
-        if field.name in times and value is not None:
+    for name in _field_names(type(record)):
+        value = getattr(record, name)
+        if name in times and value is not None:
             value = millis_to_iso(value)
         elif isinstance(value, StrEnum):
             value = value.value
-        out[field.name] = value
+        out[name] = value
     return out
+
+
+_FIELD_NAMES: dict[type, tuple[str, ...]] = {}
+
+
+def _field_names(record_type: type) -> tuple[str, ...]:
+    names = _FIELD_NAMES.get(record_type)
+    if names is None:
+        names = _FIELD_NAMES[record_type] = tuple(field.name for field in fields(record_type))
+    return names

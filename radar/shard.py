@@ -83,9 +83,13 @@ class _Detectors:
         return [*sla, *gaps, *churn, *self.churn.absorb(sla)]
 
     def next_deadline(self) -> int | None:
-        detectors = (self.sla, self.gaps, self.churn)
-        deadlines = [d.next_deadline() for d in detectors if d is not None]
-        return min((d for d in deadlines if d is not None), default=None)
+        # asked before and after every event: no intermediate lists
+        earliest = self.gaps.next_deadline()
+        for detector in (self.sla, self.churn):
+            deadline = detector.next_deadline() if detector is not None else None
+            if deadline is not None and (earliest is None or deadline < earliest):
+                earliest = deadline
+        return earliest
 
 
 class DetectorShard:

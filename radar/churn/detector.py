@@ -117,7 +117,7 @@ class ChurnRecord:
         return record
 
 
-@dataclass
+@dataclass(slots=True)  # one per customer seen: hundreds of thousands
 class CustomerProfile:
     customer_id: str
     score: float = 0.0

@@ -179,7 +179,7 @@ class InteractionSla:
         for fraction in self.policy.warnings:
             at = timer.warning_at(fraction)
             if fraction not in timer.fired_warnings and at is not None and at <= upto:
-                timer.fired_warnings.add(fraction)
+                timer.fired_warnings |= {fraction}
                 if timer.breach_id is None:
                     records.append(self._record(timer, SlaKind.WARNING, at, now, fraction=fraction))
         due = timer.due_at()
@@ -209,7 +209,7 @@ class InteractionSla:
         due = timer.due_at()
         record = self._record(timer, SlaKind.BREACH, due if due is not None else at, now, level=1)
         timer.breach_id = record.id
-        timer.fired_warnings.update(self.policy.warnings if self.policy else ())
+        timer.fired_warnings |= frozenset(self.policy.warnings if self.policy else ())
         return record
 
     def _record(

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from radar.calendar import Clock
 from radar.policies import Metric
 
 
-@dataclass
+@dataclass(slots=True)  # one per running target: tens of thousands of them
 class SlaTimer:
     metric: Metric
     cycle: int
@@ -19,7 +19,7 @@ class SlaTimer:
     fixed_due: int | None = None  # a promised date, an announced hold: due regardless of clock
     paused_since: int | None = None
     paused_ms: int = 0  # time paused, measured on ``clock``
-    fired_warnings: set[float] = field(default_factory=set)
+    fired_warnings: frozenset[float] = frozenset()  # shared while none fired
     breach_id: str | None = None
     escalated_to: int = 1
 
