@@ -1,18 +1,13 @@
-"""SLA figures: the engine alone, its memory per open ticket, and live detection latency."""
+"""Live SLA detection latency: probe calls due in 2 s, never answered, timed to their breach."""
 
 from __future__ import annotations
 
 import statistics
 import time
-import tracemalloc
 from collections.abc import Sequence
 from pathlib import Path
 
-from radar.clock import EventTimeClock
-from radar.events import Direction, Event, EventType, Priority
-from radar.policies import PolicySet, load_policies
-from radar.sequencer import EventSequencer
-from radar.sla.engine import SlaEngine
+from radar.events import Direction, Event, EventType
 from schemas.codec import EventCodec, PayloadFormat
 from schemas.registry import LocalSchemaRegistry
 from streams.endpoint import RunFile, query_worker
@@ -34,41 +29,6 @@ def bench_policies(folder: Path) -> Path:
     path = folder / "bench-policies.yaml"
     path.write_text(text)
     return path
-
-
-def engine_rate(events: Sequence[Event], policies: PolicySet) -> tuple[float, int]:
-    """Events/s through sequencer + engine on event time, and the records emitted."""
-    sequencer = EventSequencer(SlaEngine(policies), policies.grace_ms)
-    clock = EventTimeClock()
-    started = time.perf_counter()
-    records = 0
-    for event in events:
-        records += len(sequencer.offer(event, clock.observe(event.occurred_at)))
-    return len(events) / (time.perf_counter() - started), records
-
-
-def memory_per_open_tickets(count: int = 100_000) -> float:
-    """MiB the engine holds for ``count`` open tickets (each with its creation targets running)."""
-    policies = load_policies(EXAMPLE)
-    engine = SlaEngine(policies)
-    now = time.time_ns() // 1_000_000
-    tracemalloc.start()
-    before = tracemalloc.get_traced_memory()[0]
-    for i in range(count):
-        event = Event(
-            f"ev-{i}",
-            EventType.TICKET_CREATED,
-            now + i,
-            f"ticket-{i:08d}",
-            customer_id=f"cust-{i % 40_000}",
-            queue="billing",
-            priority=Priority.NORMAL,
-        )
-        engine.apply(event, event.occurred_at)
-    used = tracemalloc.get_traced_memory()[0] - before
-    tracemalloc.stop()
-    assert len(engine.interactions) == count
-    return used / 2**20
 
 
 def probe_detection_latency(
