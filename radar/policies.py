@@ -19,9 +19,8 @@ from typing import Any, Final
 import yaml
 
 from radar.calendar import CALENDAR_TIME, WEEKDAYS, BusinessCalendar, Clock, parse_hours
-from radar.churn.detector import ChurnSettings
+from radar.detector_settings import ChurnSettings, GapThresholds
 from radar.events import Channel, Priority
-from radar.gaps.detector import GapThresholds
 
 
 class Metric(StrEnum):
@@ -107,12 +106,6 @@ class Policy:
         if target.business and self.calendar is not None:
             return self.calendar
         return CALENDAR_TIME
-
-    def escalation_group(self, level: int) -> str:
-        for escalation in self.escalations:
-            if escalation.level == level:
-                return escalation.group
-        return self.group
 
 
 @dataclass(frozen=True)

@@ -14,8 +14,8 @@ from typing import Any
 
 from radar.clock import EventTimeClock
 from radar.dedup import DedupWindow, SourcePosition
+from radar.detector_settings import GapThresholds
 from radar.events import Event, Rejection, millis_to_iso, parse_json_event
-from radar.gaps.detector import GapThresholds
 from radar.intake import Duplicate, EventTimeWindow, Intake
 from radar.policies import PolicySet
 from radar.pseudonyms import Pseudonymizer

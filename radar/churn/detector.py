@@ -12,11 +12,11 @@ from __future__ import annotations
 
 import heapq
 import math
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, Final
 
+from radar.detector_settings import ChurnSettings
 from radar.events import Author, Channel, Direction, Event, EventType, TicketStatus, millis_to_iso
 from radar.records import json_record, record_id
 from radar.sla.records import SlaKind, SlaRecord
@@ -37,43 +37,6 @@ _RANK: Final = {
     ChurnLevel.AT_RISK: 2,
     ChurnLevel.SILENT: 3,
 }
-
-
-@dataclass(frozen=True)
-class ChurnSettings:
-    """Weights and thresholds; the defaults are documented in the README."""
-
-    half_life_ms: int = 14 * DAY_MS
-    watch: float = 2.0
-    at_risk: float = 4.0
-    exit_factor: float = 0.7  # a level is left only below factor x its entry threshold
-    silence_multiple: float = 3.0
-    min_silence_ms: int = 2 * DAY_MS
-    default_gap_ms: int = 7 * DAY_MS  # the usual gap assumed until a customer has 3 contacts
-    gap_weight: float = 0.3  # of the newest gap in the moving mean
-    breach_weights: Mapping[str, float] = field(
-        default_factory=lambda: {
-            "first_reply_time": 1.5,
-            "next_reply_time": 1.0,
-            "promised_update": 2.0,
-            "feedback_follow_up": 2.0,
-            "callback_time": 1.5,  # an abandoned call not called back in time
-            "call_answer_time": 1.0,
-            "chat_wait_time": 1.0,
-            "total_resolution_time": 1.0,
-        }
-    )
-    default_breach_weight: float = 0.5
-    chase: float = 1.0
-    chat_abandoned: float = 0.5
-    low_csat: float = 2.0
-    reopened: float = 1.0
-    repeat_contact: float = 1.0  # had to explain again on another channel
-    happy_csat: float = -3.0
-    achieved_early: float = -0.25  # a wait the customer sees, met in under half its target
-    early_metrics: frozenset[str] = frozenset(
-        {"first_reply_time", "next_reply_time", "call_answer_time", "chat_wait_time"}
-    )
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, Final
 
-from radar.calendar import CALENDAR_TIME, Clock
+from radar.detector_settings import GapThresholds
 from radar.events import STARTS, Channel, Event, EventType, TicketStatus
 from radar.records import json_record, record_id
 
@@ -52,28 +52,6 @@ class GapRecord:
 
     def as_json(self) -> dict[str, Any]:
         return json_record("gap", self, ("opened_at", "closed_at", "detected_at"))
-
-
-@dataclass(frozen=True)
-class GapThresholds:
-    """How long open work may go without an owner, by channel, with per-queue overrides,
-    counted on the queue's business calendar when it has one (else around the clock)."""
-
-    ticket_ms: int = 30 * 60_000
-    chat_ms: int = 2 * 60_000
-    by_queue: dict[str, dict[Channel, int]] = field(default_factory=dict)
-    calendar: Clock = CALENDAR_TIME
-    calendars: dict[str, Clock] = field(default_factory=dict)
-
-    def unassigned_after(self, channel: Channel, queue: str | None) -> int:
-        override = self.by_queue.get(queue or "", {}).get(channel)
-        if override is not None:
-            return override
-        return self.chat_ms if channel is Channel.CHAT else self.ticket_ms
-
-    def due(self, channel: Channel, queue: str | None, since: int) -> int:
-        clock = self.calendars.get(queue or "", self.calendar)
-        return clock.add(since, self.unassigned_after(channel, queue))
 
 
 _ENDS: Final = frozenset(

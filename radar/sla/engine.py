@@ -156,6 +156,3 @@ class SlaEngine:
         self._scheduled.pop(iid, None)
         self._owing_reply.set(interaction.customer_id, iid, False)
         self._awaiting_callback.set(interaction.customer_id, iid, False)
-
-    def running_targets(self) -> int:
-        return sum(len(i.timers) for i in self.interactions.values())

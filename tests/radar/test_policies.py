@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from radar.churn.detector import ChurnSettings
+from radar.detector_settings import ChurnSettings
 from radar.events import Channel, Priority
 from radar.policies import PolicyError, load_policies, parse_policies
 

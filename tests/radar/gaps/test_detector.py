@@ -5,8 +5,9 @@ from __future__ import annotations
 import itertools
 from typing import Any
 
+from radar.detector_settings import GapThresholds
 from radar.events import Direction, Event, EventType, Priority, TicketStatus, iso_to_millis
-from radar.gaps.detector import AssigneeGapDetector, GapKind, GapRecord, GapState, GapThresholds
+from radar.gaps.detector import AssigneeGapDetector, GapKind, GapRecord, GapState
 from radar.policies import parse_policies
 from radar.sequencer import EventSequencer
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from radar.clock import EventTimeClock
-from radar.gaps.detector import AssigneeGapDetector, GapKind, GapState, GapThresholds
+from radar.detector_settings import GapThresholds
+from radar.gaps.detector import AssigneeGapDetector, GapKind, GapState
 from radar.sequencer import EventSequencer
 from radar.simulate.center import DAY_MS, CenterModel
 from radar.simulate.generator import Simulation, SimulationOptions, TruthKind
