@@ -31,7 +31,7 @@ from sinks.writer import SinkUnavailable
 from streams.dead_letter import DeadLetter
 from streams.ingest import Ingestor, InputMessage
 from streams.publisher import KafkaPublisher
-from streams.topics import INPUT_TOPICS, Topic, topic_names
+from streams.topics import INPUT_TOPICS, topic_names
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -53,6 +53,7 @@ class BulkIngest(Service):
         settings: Settings,
         build_ingestor: Callable[[Callable[[Sequence[DeadLetter]], Any]], Ingestor],
         metrics: PipelineMetrics,
+        dead_letters: KafkaPublisher,
         announce: Callable[[ProgressReport], Awaitable[None]] | None = None,
         **kwargs: Any,
     ) -> None:
@@ -86,8 +87,7 @@ class BulkIngest(Service):
                 "queued.min.messages": 100_000,
             }
         )
-        dead_letters = topic_names(settings)[Topic.DEAD_LETTER]
-        self._ingestor = build_ingestor(KafkaPublisher(settings, dead_letters, self._in_thread))
+        self._ingestor = build_ingestor(dead_letters)
 
     async def _in_thread(self, fn: Callable[..., T], *args: Any) -> T:
         return await asyncio.get_running_loop().run_in_executor(self._thread, fn, *args)

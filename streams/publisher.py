@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
+from confluent_kafka import Producer
+
 from radar.config import Settings
 
 log = logging.getLogger(__name__)
@@ -32,16 +34,21 @@ class PublishFailed(RuntimeError):
     pass
 
 
+def create_producer(settings: Settings) -> Producer:
+    """The worker's one producer: every topic it writes shares its connections, threads and
+    batches. Idempotent, so a retry never reorders or doubles a partition's messages."""
+    return Producer(
+        settings.kafka_client_config() | {"enable.idempotence": True, "acks": "all", "linger.ms": 5}
+    )
+
+
 class KafkaPublisher:
-    """``run`` executes the blocking part (a thread pool's submit, awaited by the caller)."""
+    """One topic's messages through a shared producer. ``run`` executes the blocking part on
+    the worker's one publishing thread: delivery reports are served by whichever thread
+    flushes, so publishers sharing a producer must not flush from two threads at once."""
 
-    def __init__(self, settings: Settings, topic: str, run: Callable[..., Any]) -> None:
-        from confluent_kafka import Producer
-
-        self._producer = Producer(
-            settings.kafka_client_config()
-            | {"enable.idempotence": True, "acks": "all", "linger.ms": 5}
-        )
+    def __init__(self, producer: Producer, topic: str, run: Callable[..., Any]) -> None:
+        self._producer = producer
         self.topic = topic
         self._run = run
 

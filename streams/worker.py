@@ -38,7 +38,7 @@ from streams.feed import DetectionFeed
 from streams.ingest import Ingestor
 from streams.journal import JOURNAL_TABLE
 from streams.outputs import churn_sink, contact_sink, gap_sink, sla_sink
-from streams.publisher import KafkaPublisher
+from streams.publisher import KafkaPublisher, create_producer
 from streams.topics import (
     Topic,
     detection_topic,
@@ -95,8 +95,10 @@ def run_worker(settings: Settings) -> None:
     async def in_publish_thread(fn: Callable[..., object], *args: object) -> object:
         return await asyncio.get_running_loop().run_in_executor(publishing, fn, *args)
 
+    producer = create_producer(settings)
+
     def publisher(topic: Topic) -> KafkaPublisher:
-        return KafkaPublisher(settings, topic_names(settings)[topic], in_publish_thread)
+        return KafkaPublisher(producer, topic_names(settings)[topic], in_publish_thread)
 
     sinks = [
         sla_sink(store, publisher(Topic.SLA_EVENTS), SlaMetrics(REGISTRY)),
@@ -109,7 +111,7 @@ def run_worker(settings: Settings) -> None:
         create_journal(
             app,
             settings,
-            KafkaPublisher(settings, journal_changelog(settings, JOURNAL_TABLE), in_publish_thread),
+            KafkaPublisher(producer, journal_changelog(settings, JOURNAL_TABLE), in_publish_thread),
         ),
         sinks,
         writer,
@@ -120,7 +122,7 @@ def run_worker(settings: Settings) -> None:
     )
     install_detection_agent(app, settings, detection)
     on_stored = DetectionFeed(
-        KafkaPublisher(settings, detection_topic(settings), in_publish_thread)
+        KafkaPublisher(producer, detection_topic(settings), in_publish_thread)
     )
     services: list[Service] = []
     if settings.ingest_engine == IngestEngine.AGENT:
@@ -139,6 +141,7 @@ def run_worker(settings: Settings) -> None:
                     on_stored,
                 ),
                 metrics,
+                publisher(Topic.DEAD_LETTER),
                 on_stored.announce,
             )
         )
