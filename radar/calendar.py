@@ -71,6 +71,14 @@ class BusinessCalendar:
         # a running target asks for the same instants after every event of its interaction
         self._added = lru_cache(maxsize=65_536)(self._add)
 
+    def describe(self) -> str:
+        """What the calendar says, in a stable form (a snapshot checks it is unchanged)."""
+        country = self._country.country if self._country is not None else None
+        weekly = {
+            WEEKDAYS[d]: [(str(o), str(c)) for o, c in hours] for d, hours in self._weekly.items()
+        }
+        return f"{self.name} {self.zone.key} {weekly} {sorted(self._holidays)} {country}"
+
     def is_holiday(self, day: date) -> bool:
         return day in self._holidays or (self._country is not None and day in self._country)
 

@@ -133,7 +133,13 @@ SETTINGS: Final[dict[str, Setting]] = {
     "state_retention_hours": Setting(
         "RADAR_STATE_RETENTION_HOURS",
         72.0,
-        "events the detectors' journal keeps; older state is forgotten",
+        "events the journal keeps to recognise redeliveries; a snapshot keeps older state",
+    ),
+    "snapshot_seconds": Setting(
+        "RADAR_SNAPSHOT_SECONDS",
+        300.0,
+        "how often each detection partition's state is snapshotted; 0 = never (a restart"
+        " then replays the journal, and state older than its retention is forgotten)",
     ),
     "table_store": Setting(
         "RADAR_TABLE_STORE",
@@ -198,6 +204,7 @@ class Settings:
     wallboard_token: str
     policies_file: str
     state_retention_hours: float
+    snapshot_seconds: float
     table_store: str
     detector_batch_seconds: float
     detector_tick_seconds: float

@@ -167,12 +167,18 @@ class DetectorStateMetrics:
         )
         self.rebuilds = Counter(
             "radar_detector_rebuilds_total",
-            "Shards rebuilt from their journal after a partition was assigned.",
+            "Shards rebuilt after a partition was assigned, by what they started from.",
+            ["start"],
             registry=registry,
         )
         self.replayed = Counter(
             "radar_detector_journal_replayed_total",
             "Journal entries replayed into rebuilt shards.",
+            registry=registry,
+        )
+        self.snapshots = Counter(
+            "radar_detector_snapshots_total",
+            "Snapshots of a detection partition's state written to its journal.",
             registry=registry,
         )
         self.expired = Counter(

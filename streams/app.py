@@ -193,6 +193,7 @@ def install_detection_agent(
             records = ShardRecords()
             for partition, events in by_partition.items():
                 _write_tables_to_partition_of(events[-1])
+                await detection.checkpoint(partition)
                 records.extend(await _detect(detection, partition, events))
             await detection.complete(records)
             detection.gauge_soon()

@@ -25,10 +25,11 @@ from radar.policies import PolicySet
 from radar.progress import ProgressBoard, ProgressReport
 from radar.queues import QueueSnapshot
 from radar.shard import DetectorShard, ShardRecords
+from radar.snapshot import ShardSnapshots
 from sinks.metrics import DetectorStateMetrics, QueueMetrics
 from sinks.writer import SinkWriter
 from streams.emitter import DetectorSink, RecordEmitter
-from streams.journal import DetectorJournal
+from streams.journal import DetectorJournal, StoredSnapshot
 
 log = logging.getLogger(__name__)
 _TICK_RETRY_MS = 10_000
@@ -47,6 +48,7 @@ class PartitionedDetection:
         retention_hours: float = 72.0,
         clock: WallClock | None = None,
         fed_with_watermarks: bool = False,
+        snapshot_seconds: float = 0.0,
     ) -> None:
         """``fed_with_watermarks``: the feed reports its progress (the bulk ingest engine
         does); then a partition's clock waits for it, even at start."""
@@ -69,6 +71,28 @@ class PartitionedDetection:
         # partition -> what it heard of the ingest's progress, journaled with its events
         self._boards: dict[int, ProgressBoard] = {}
         self._gauged_at = 0.0
+        self._snapshots = ShardSnapshots(policies)
+        self._snapshot_ms = int(snapshot_seconds * 1000)
+        self._snapshotted_at: dict[int, int] = {}  # partition -> wall clock of its last one
+
+    async def checkpoint(self, partition: int) -> None:
+        """Before a partition's next messages: snapshot its shard when one is due. Every
+        record of what the shard holds has been handed to the emitter by now; once they are
+        written, a restart may begin from this state without emitting them again."""
+        shard = self.shards.get(partition)
+        now = self._clock.now()
+        if (
+            shard is None
+            or not self._snapshot_ms
+            or now - self._snapshotted_at.get(partition, 0) < self._snapshot_ms
+        ):
+            return
+        await self._emitter.drain()
+        self._journal.save_snapshot(
+            partition, self._snapshots.dump(shard), self._watermarks.get(partition, 0)
+        )
+        self._snapshotted_at[partition] = now
+        self.metrics.snapshots.inc()
 
     async def apply(self, partition: int, events: Sequence[Event]) -> ShardRecords:
         """Journal and apply a partition's events; the records are emitted by ``complete``."""
@@ -99,7 +123,8 @@ class PartitionedDetection:
             self._watermarks.get(partition, 0), min(sent_at, self._limit(partition, now))
         )
         self._journal.save_clock(partition, watermark)
-        self.metrics.expired.inc(self._journal.expire(partition, now - self._retention_ms))
+        expired = self._journal.expire(partition, now - self._retention_ms, self._snapshot_ms > 0)
+        self.metrics.expired.inc(expired)
         return await self._unseen(partition, shard.advance(watermark))
 
     def hear(self, partition: int, report: ProgressReport) -> None:
@@ -171,6 +196,7 @@ class PartitionedDetection:
             self._watermarks.pop(partition, None)
             self._unverified.pop(partition, None)
             self._boards.pop(partition, None)
+            self._snapshotted_at.pop(partition, None)
             self._journal.forget(partition)
             self._ticks_sent.pop(partition, None)
 
@@ -201,9 +227,15 @@ class PartitionedDetection:
         shard = self.shards.get(partition)
         if shard is not None:
             return shard
-        shard = DetectorShard(self.policies)
-        events = self._journal.events(partition)
         replay_clock = EventTimeClock()
+        restored = self._restore(partition)
+        if restored is not None:
+            shard, stored = restored
+            events = self._journal.events(partition, after=stored.seq)
+            replay_clock.observe(stored.watermark)
+        else:
+            shard = DetectorShard(self.policies)
+            events = self._journal.events(partition)
         records = ShardRecords()
         now = self._clock.now()
         # as far as the clock had gone, never further: events that came ahead of it wait
@@ -219,16 +251,30 @@ class PartitionedDetection:
         self.shards[partition] = shard
         self._watermarks[partition] = watermark
         self._unverified[partition] = now
-        self.metrics.rebuilds.inc()
+        self._snapshotted_at[partition] = now  # the next one after an interval, not at once
+        self.metrics.rebuilds.labels("snapshot" if restored is not None else "journal").inc()
         self.metrics.replayed.inc(len(events))
         missing = await self._unseen(partition, records)
         await self._emitter.emit(missing)
         log.info(
-            "detection partition %d rebuilt from %d journal entries: %d records, %d not yet"
-            " emitted",
+            "detection partition %d rebuilt from %s and %d journal entries: %d records, %d not"
+            " yet emitted",
             partition,
+            "a snapshot" if restored is not None else "nothing",
             len(events),
             len(records),
             len(missing),
         )
         return shard
+
+    def _restore(self, partition: int) -> tuple[DetectorShard, StoredSnapshot] | None:
+        """The partition's last snapshot, if there is one this version can read under these
+        policies; otherwise the shard is rebuilt from the journal alone."""
+        stored = self._journal.snapshot(partition)
+        if stored is None:
+            return None
+        try:
+            return self._snapshots.load(stored.data), stored
+        except Exception as exc:  # another format or other policies: the journal decides
+            log.warning("detection partition %d: snapshot not used (%s)", partition, exc)
+            return None

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import heapq
 from collections import defaultdict
+from dataclasses import dataclass
 from typing import Any
 
 import orjson
@@ -28,7 +29,9 @@ from radar.progress import ProgressBoard
 from streams.publisher import KafkaPublisher, OutboundMessage
 
 JOURNAL_TABLE = "detector-journal"
-_META = b"meta:"  # a partition's clock and progress board, beside its events
+_META = b"meta:"  # a partition's clock, progress board and snapshot, beside its events
+_SEQUENCED = b"\x01"  # value format: partition, this marker, sequence, event time, payload
+_CHUNK_BYTES = 512 * 1024  # a snapshot in pieces well under Kafka's 1 MB message limit
 
 
 def journal_key(partition: int, event: Event) -> bytes:
@@ -49,6 +52,21 @@ def decode_event(data: bytes) -> Event:
     return event
 
 
+@dataclass(frozen=True, slots=True)
+class JournalEntry:
+    partition: int
+    seq: int  # order of application in the partition; 0: written before sequence numbers
+    occurred_at: int | None
+    payload: bytes
+
+
+@dataclass(frozen=True)
+class StoredSnapshot:
+    data: bytes
+    seq: int  # the snapshot holds every entry up to this sequence number
+    watermark: int
+
+
 class DetectorJournal:
     """``table`` is a Faust table of bytes to bytes whose changelog partitions match the
     detection topic's; ``changelog`` publishes to that changelog topic."""
@@ -56,22 +74,29 @@ class DetectorJournal:
     def __init__(self, table: Any, changelog: KafkaPublisher) -> None:
         self._table = table
         self._changelog = changelog
-        self._expiry: defaultdict[int, list[tuple[int, bytes]]] = defaultdict(list)
+        self._expiry: defaultdict[int, list[tuple[int, int, bytes]]] = defaultdict(list)
         self._pending: list[OutboundMessage] = []
+        self._seq: dict[int, int] = {}  # partition -> the last sequence number given
+        self._covered: dict[int, int] = {}  # partition -> sequence its last snapshot holds
+        self._snapshot_keys: dict[int, list[bytes]] = {}  # partition -> its chunks' keys
 
     def holds(self, partition: int, event: Event) -> bool:
         stored = self._table.data.get(journal_key(partition, event))
         if stored is None:
             return False
-        return event.channel is not Channel.AGENT or _unpack(stored)[1] == encode_event(event)
+        return event.channel is not Channel.AGENT or _unpack(stored).payload == encode_event(event)
 
     def append(self, partition: int, event: Event) -> None:
         key = journal_key(partition, event)
-        value = _pack(partition, encode_event(event))
+        seq = self._seq[partition] = self._seq.get(partition, 0) + 1
+        value = _pack(partition, encode_event(event), seq, event.occurred_at)
         self._table.data[key] = value
         if event.channel is not Channel.AGENT:
-            heapq.heappush(self._expiry[partition], (event.occurred_at, key))
+            heapq.heappush(self._expiry[partition], (event.occurred_at, seq, key))
         self._pending.append(OutboundMessage(key, value, [], partition))
+
+    def last_seq(self, partition: int) -> int:
+        return self._seq.get(partition, 0)
 
     def progress(self, partition: int) -> ProgressBoard:
         """What the partition last heard of the ingest's progress (``radar/progress.py``)."""
@@ -91,15 +116,54 @@ class DetectorJournal:
     def save_clock(self, partition: int, watermark: int) -> None:
         self._save_meta(partition, "clock", watermark.to_bytes(8, "big"))
 
+    def save_snapshot(self, partition: int, data: bytes, watermark: int) -> None:
+        """The partition's shard as of every entry so far: its pieces first, then the header
+        naming them, then the previous snapshot's pieces dropped, so a crash in between
+        leaves the previous snapshot whole."""
+        seq = self.last_seq(partition)
+        keys = [
+            _META + f"snapshot:{partition}:{seq}:{i}".encode()
+            for i in range(max(1, -(-len(data) // _CHUNK_BYTES)))
+        ]
+        for i, key in enumerate(keys):
+            self._put(partition, key, data[i * _CHUNK_BYTES : (i + 1) * _CHUNK_BYTES])
+        header = {"seq": seq, "watermark": watermark, "chunks": [k.decode() for k in keys]}
+        self._save_meta(partition, "snapshot", orjson.dumps(header))
+        for key in self._snapshot_keys.get(partition, []):
+            if key not in keys:
+                self._drop(partition, key)
+        self._snapshot_keys[partition] = keys
+        self._covered[partition] = seq
+
+    def snapshot(self, partition: int) -> StoredSnapshot | None:
+        stored = self._meta(partition, "snapshot")
+        if stored is None:
+            return None
+        header = orjson.loads(stored)
+        keys = [k.encode() for k in header["chunks"]]
+        chunks = [self._table.data.get(key) for key in keys]
+        if any(chunk is None for chunk in chunks):
+            return None
+        self._snapshot_keys[partition] = keys
+        self._covered[partition] = header["seq"]
+        data = b"".join(_unpack(chunk).payload for chunk in chunks if chunk is not None)
+        return StoredSnapshot(data, header["seq"], header["watermark"])
+
     def _meta(self, partition: int, name: str) -> bytes | None:
         stored = self._table.data.get(_META + f"{name}:{partition}".encode())
-        return None if stored is None else _unpack(stored)[1]
+        return None if stored is None else _unpack(stored).payload
 
     def _save_meta(self, partition: int, name: str, payload: bytes) -> None:
-        key = _META + f"{name}:{partition}".encode()
+        self._put(partition, _META + f"{name}:{partition}".encode(), payload)
+
+    def _put(self, partition: int, key: bytes, payload: bytes) -> None:
         value = _pack(partition, payload)
         self._table.data[key] = value
         self._pending.append(OutboundMessage(key, value, [], partition))
+
+    def _drop(self, partition: int, key: bytes) -> None:
+        self._table.data.pop(key, None)
+        self._pending.append(OutboundMessage(key, None, [], partition))  # a tombstone
 
     async def flush(self) -> None:
         """Send the entries written since the last flush; wait for the changelog to hold them."""
@@ -108,38 +172,64 @@ class DetectorJournal:
         for partition, offset in offsets.items():
             self._table.data.set_persisted_offset(TP(self._changelog.topic, partition), offset)
 
-    def events(self, partition: int) -> list[Event]:
-        """The partition's journal in the order the shard applies it."""
+    def events(self, partition: int, after: int | None = None) -> list[Event]:
+        """The partition's journal, or its entries after sequence number ``after`` (a
+        snapshot holds the rest), in the order the shard applies it."""
         events = []
         expiry = self._expiry[partition] = []
+        last = self._seq.get(partition, 0)
         for key, value in self._table.data.items():
-            owner, payload = _unpack(value)
-            if owner == partition and not key.startswith(_META):
-                event = decode_event(payload)
-                events.append(event)
-                if event.channel is not Channel.AGENT:
-                    expiry.append((event.occurred_at, key))
+            entry = _unpack(value)
+            if entry.partition != partition or key.startswith(_META):
+                continue
+            last = max(last, entry.seq)
+            event = None
+            wanted = after is None or entry.seq > after
+            if wanted or entry.occurred_at is None:
+                event = decode_event(entry.payload)
+                if wanted:
+                    events.append(event)
+            if key.startswith(b"agent:"):
+                continue
+            occurred_at = entry.occurred_at if event is None else event.occurred_at
+            assert occurred_at is not None
+            expiry.append((occurred_at, entry.seq, key))
+        self._seq[partition] = last
         heapq.heapify(expiry)
         return sorted(events, key=lambda e: (e.occurred_at, e.event_id))
 
-    def expire(self, partition: int, before: int) -> int:
-        """Drop the partition's event entries older than ``before``; returns how many."""
+    def expire(self, partition: int, before: int, snapshots: bool = True) -> int:
+        """Drop the partition's event entries older than ``before``; returns how many. With
+        ``snapshots``, only entries a snapshot holds: the state they made is kept, however
+        old, and a redelivery that old is no longer recognised."""
         expiry = self._expiry[partition]
+        covered = self._covered.get(partition, 0) if snapshots else None
         dropped = 0
-        while expiry and expiry[0][0] < before:
-            _, key = heapq.heappop(expiry)
-            self._table.data.pop(key, None)
-            self._pending.append(OutboundMessage(key, None, [], partition))  # a tombstone
+        while expiry and expiry[0][0] < before and (covered is None or expiry[0][1] <= covered):
+            _, _, key = heapq.heappop(expiry)
+            self._drop(partition, key)
             dropped += 1
         return dropped
 
     def forget(self, partition: int) -> None:
-        self._expiry.pop(partition, None)
+        for held in (self._expiry, self._seq, self._covered, self._snapshot_keys):
+            held.pop(partition, None)
 
 
-def _pack(partition: int, payload: bytes) -> bytes:
-    return partition.to_bytes(4, "big") + payload
+def _pack(partition: int, payload: bytes, seq: int = 0, occurred_at: int = 0) -> bytes:
+    return (
+        partition.to_bytes(4, "big")
+        + _SEQUENCED
+        + seq.to_bytes(8, "big")
+        + occurred_at.to_bytes(8, "big", signed=True)
+        + payload
+    )
 
 
-def _unpack(value: bytes) -> tuple[int, bytes]:
-    return int.from_bytes(value[:4], "big"), value[4:]
+def _unpack(value: bytes) -> JournalEntry:
+    partition = int.from_bytes(value[:4], "big")
+    if value[4:5] != _SEQUENCED:  # an entry of the first format: partition and payload
+        return JournalEntry(partition, 0, None, value[4:])
+    seq = int.from_bytes(value[5:13], "big")
+    occurred_at = int.from_bytes(value[13:21], "big", signed=True)
+    return JournalEntry(partition, seq, occurred_at, value[21:])

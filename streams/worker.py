@@ -119,6 +119,7 @@ def run_worker(settings: Settings) -> None:
         QueueMetrics(policies, REGISTRY),
         settings.state_retention_hours,
         fed_with_watermarks=settings.ingest_engine == IngestEngine.BULK,
+        snapshot_seconds=settings.snapshot_seconds,
     )
     install_detection_agent(app, settings, detection)
     on_stored = DetectionFeed(

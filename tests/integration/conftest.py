@@ -64,6 +64,7 @@ def worker_env(kafka: LocalKafka, tmp_path: Path, engine: str) -> dict[str, str]
         "RADAR_LOG_LEVEL": "WARNING",
         "RADAR_POLICIES": "",  # the SLA engine has tests of its own (test_sla_live.py)
         "RADAR_EVENT_MAX_AGE_HOURS": "0",  # simulated days of the past, replayed live
+        "RADAR_SNAPSHOT_SECONDS": "2",  # kills and takeovers find snapshots to start from
     }
 
 

@@ -155,6 +155,10 @@ def test_a_crashing_worker_writes_exactly_what_an_undisturbed_one_writes(
         wait_for_clocks(crashed, known_by, partitions)
         expected = outputs(calm, load_settings(environ=calm.env), known_by)
         got = outputs(crashed, load_settings(environ=crashed.env), known_by)
+        rebuilds = {
+            start: crashed.metric_total("radar_detector_rebuilds_total", start=start)
+            for start in ("snapshot", "journal")
+        }
     finally:
         for worker in (calm, crashed):
             if worker.process is not None:
@@ -166,7 +170,9 @@ def test_a_crashing_worker_writes_exactly_what_an_undisturbed_one_writes(
         print(
             f"\nchaos: {kills} SIGKILLs, {len(events)} events, {compared} records compared"
             f" ({', '.join(f'{n} {len(i)}' for n, i in expected.items())}),"
-            f" lost {sum(lost.values())}, extra {sum(extra.values())}"
+            f" lost {sum(lost.values())}, extra {sum(extra.values())};"
+            f" the last restart rebuilt {rebuilds['snapshot']:.0f} partitions from a snapshot,"
+            f" {rebuilds['journal']:.0f} from the journal alone"
         )
     assert all(len(ids) > 0 for ids in expected.values()), expected.keys()
     assert lost == dict.fromkeys(expected, 0)

@@ -4,7 +4,7 @@ worker goes on exactly where its clock was, not where its newest event was."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from prometheus_client import CollectorRegistry
@@ -61,7 +61,9 @@ class Store:
         return {r.id for r in self.rows} & set(ids)
 
 
-def worker(table: Table, store: Store) -> PartitionedDetection:
+def worker(
+    table: Table, store: Store, now: Callable[[], int] = lambda: NOW, snapshot_seconds: float = 0
+) -> PartitionedDetection:
     registry = CollectorRegistry()
     sink = DetectorSink("sla", lambda r: r.sla, "sla_events", store.insert, None, lambda r: b"")
     return PartitionedDetection(
@@ -71,8 +73,9 @@ def worker(table: Table, store: Store) -> PartitionedDetection:
         SinkWriter(store, PipelineMetrics(registry)),  # type: ignore[arg-type]
         DetectorStateMetrics(registry),
         QueueMetrics(POLICIES, registry),
-        clock=WallClock(lambda: NOW),
+        clock=WallClock(now),
         fed_with_watermarks=True,
+        snapshot_seconds=snapshot_seconds,
     )
 
 
@@ -129,3 +132,35 @@ async def caught_up() -> list[str]:
 
 def test_once_every_input_partition_is_read_the_moved_partition_catches_up() -> None:
     assert asyncio.run(caught_up()) == ["ahead", "early"]
+
+
+def replayed(detection: PartitionedDetection) -> float:
+    """Journal entries the detection's rebuilds replayed, as its metric says."""
+    registry = CollectorRegistry()
+    registry.register(detection.metrics.replayed)
+    return registry.get_sample_value("radar_detector_journal_replayed_total") or 0.0
+
+
+async def snapshotted(snapshot_seconds: float) -> tuple[list[str], float]:
+    table, store = Table(), Store()
+    wall = [NOW]
+    first = worker(table, store, lambda: wall[0], snapshot_seconds)
+    first.hear(0, ProgressReport(NOW, {CALLS_0: NOW, CALLS_1: NOW}, 2))
+    await first.complete(await first.apply(0, [call(minute, f"a{minute}") for minute in range(5)]))
+    wall[0] += 2_000
+    await first.checkpoint(0)  # a snapshot, when they are on
+    await first.complete(await first.apply(0, [call(minute, f"b{minute}") for minute in range(3)]))
+    await first.revoke([0])
+    second = worker(table, store, lambda: wall[0], snapshot_seconds)
+    await second.complete(await second.tick(0, wall[0]))
+    await second.revoke([0])
+    return breaches(store.rows), replayed(second)
+
+
+def test_a_rebuild_reads_the_snapshot_and_only_the_events_after_it() -> None:
+    from_journal, replayed_all = asyncio.run(snapshotted(snapshot_seconds=0))
+    from_snapshot, replayed_after = asyncio.run(snapshotted(snapshot_seconds=1))
+    assert replayed_all == 8
+    assert replayed_after == 3
+    assert len(from_journal) == 8  # every call was due long ago
+    assert from_snapshot == from_journal
