@@ -109,3 +109,31 @@ class ProgressBoard:
         raw = json.loads(data)
         heard = {(str(t), int(p)): (int(b), int(s)) for t, p, b, s in raw["heard"]}
         return cls(heard, int(raw["partitions"]))
+
+
+@dataclass
+class PartitionClock:
+    """A detection partition's clock: moved by its events' times and its ticks' send times,
+    never past what the ingest has fed (when it reports its progress), nor the wall clock."""
+
+    board: ProgressBoard = field(default_factory=ProgressBoard)
+    watermark: int = 0
+    reported: bool = True  # the ingest reports its progress (the bulk engine does)
+
+    def limit(self, now: int) -> int:
+        """How far the clock may go at wall-clock ``now``. Until the ingest has spoken for
+        every input partition, it stays where it is."""
+        if not self.reported:
+            return now
+        low = self.board.low_watermark()
+        return self.watermark if low is None else min(now, low)
+
+    def on_event(self, occurred_at: int, limit: int) -> int:
+        self.watermark = max(self.watermark, min(occurred_at, limit))
+        return self.watermark
+
+    def on_tick(self, sent_at: int, now: int) -> int:
+        """A tick fires what was due when it was sent: everything before it in the
+        partition has been applied by now."""
+        self.watermark = max(self.watermark, min(sent_at, self.limit(now)))
+        return self.watermark

@@ -22,7 +22,7 @@ from collections.abc import Iterable, Sequence
 from radar.clock import EventTimeClock, WallClock
 from radar.events import Event
 from radar.policies import PolicySet
-from radar.progress import ProgressBoard, ProgressReport
+from radar.progress import PartitionClock, ProgressReport
 from radar.queues import QueueSnapshot
 from radar.shard import DetectorShard, ShardRecords
 from radar.snapshot import ShardSnapshots
@@ -47,12 +47,12 @@ class PartitionedDetection:
         queue_metrics: QueueMetrics,
         retention_hours: float = 72.0,
         clock: WallClock | None = None,
-        fed_with_watermarks: bool = False,
+        fed_with_reports: bool = False,
         snapshot_seconds: float = 0.0,
     ) -> None:
-        """``fed_with_watermarks``: the feed reports its progress (the bulk ingest engine
+        """``fed_with_reports``: the feed reports its progress (the bulk ingest engine
         does); then a partition's clock waits for it, even at start."""
-        self._fed_with_watermarks = fed_with_watermarks
+        self._fed_with_reports = fed_with_reports
         self.metrics = metrics
         self.queue_metrics = queue_metrics
         self.policies = policies
@@ -64,12 +64,10 @@ class PartitionedDetection:
         self._retention_ms = int(retention_hours * 3_600_000)
         self._clock = clock or WallClock()
         self._ticks_sent: dict[int, int] = {}  # partition -> when its pending tick was asked
-        self._watermarks: dict[int, int] = {}  # partition -> the instant it is complete up to
+        self._clocks: dict[int, PartitionClock] = {}  # journaled with the partition's events
         # rebuilt partitions -> when: until the clock passes it, records may repeat what the
         # previous owner emitted
         self._unverified: dict[int, int] = {}
-        # partition -> what it heard of the ingest's progress, journaled with its events
-        self._boards: dict[int, ProgressBoard] = {}
         self._gauged_at = 0.0
         self._snapshots = ShardSnapshots(policies)
         self._snapshot_ms = int(snapshot_seconds * 1000)
@@ -89,7 +87,7 @@ class PartitionedDetection:
             return
         await self._emitter.drain()
         self._journal.save_snapshot(
-            partition, self._snapshots.dump(shard), self._watermarks.get(partition, 0)
+            partition, self._snapshots.dump(shard), self._clock_of(partition).watermark
         )
         self._snapshotted_at[partition] = now
         self.metrics.snapshots.inc()
@@ -97,19 +95,16 @@ class PartitionedDetection:
     async def apply(self, partition: int, events: Sequence[Event]) -> ShardRecords:
         """Journal and apply a partition's events; the records are emitted by ``complete``."""
         shard = await self._shard(partition)
-        now = self._clock.now()
-        limit = self._limit(partition, now)
-        watermark = self._watermarks.get(partition, 0)
+        clock = self._clock_of(partition)
+        limit = clock.limit(self._clock.now())
         records = ShardRecords()
         for event in events:
             if self._journal.holds(partition, event):  # redelivered, or a duplicate upstream
                 continue
             self._journal.append(partition, event)
-            watermark = max(watermark, min(event.occurred_at, limit))
-            records.extend(shard.offer(event, watermark))
+            records.extend(shard.offer(event, clock.on_event(event.occurred_at, limit)))
             self.metrics.events.labels(event.channel.value).inc()
-        self._watermarks[partition] = watermark
-        self._journal.save_clock(partition, watermark)
+        self._journal.save_clock(partition, clock.watermark)
         return await self._unseen(partition, records)
 
     async def tick(self, partition: int, sent_at: int) -> ShardRecords:
@@ -119,35 +114,24 @@ class PartitionedDetection:
         self._ticks_sent.pop(partition, None)
         shard = await self._shard(partition)
         now = self._clock.now()
-        watermark = self._watermarks[partition] = max(
-            self._watermarks.get(partition, 0), min(sent_at, self._limit(partition, now))
-        )
+        watermark = self._clock_of(partition).on_tick(sent_at, now)
         self._journal.save_clock(partition, watermark)
         expired = self._journal.expire(partition, now - self._retention_ms, self._snapshot_ms > 0)
         self.metrics.expired.inc(expired)
         return await self._unseen(partition, shard.advance(watermark))
 
     def hear(self, partition: int, report: ProgressReport) -> None:
-        board = self._board(partition)
-        board.hear(report)
-        self._journal.save_progress(partition, board)
+        clock = self._clock_of(partition)
+        clock.board.hear(report)
+        self._journal.save_progress(partition, clock.board)
 
-    def _board(self, partition: int) -> ProgressBoard:
-        board = self._boards.get(partition)
-        if board is None:
-            board = self._boards[partition] = self._journal.progress(partition)
-        return board
-
-    def _limit(self, partition: int, now: int) -> int:
-        """How far the partition's clock may go: every input partition fed up to there
-        (``radar/progress.py``), never past the wall clock. Until the ingest has spoken for
-        every input partition, the clock stays where it is."""
-        if not self._fed_with_watermarks:
-            return now
-        low = self._board(partition).low_watermark()
-        if low is None:
-            return self._watermarks.get(partition, 0)
-        return min(now, low)
+    def _clock_of(self, partition: int) -> PartitionClock:
+        clock = self._clocks.get(partition)
+        if clock is None:
+            clock = self._clocks[partition] = PartitionClock(
+                self._journal.progress(partition), reported=self._fed_with_reports
+            )
+        return clock
 
     async def _unseen(self, partition: int, records: ShardRecords) -> ShardRecords:
         """After a rebuild and until the partition's clock passes the rebuild, records may
@@ -155,7 +139,7 @@ class PartitionedDetection:
         rebuilt_at = self._unverified.get(partition)
         if rebuilt_at is None:
             return records
-        if self._watermarks.get(partition, 0) >= rebuilt_at:
+        if self._clock_of(partition).watermark >= rebuilt_at:
             del self._unverified[partition]  # these are the last records to check
         if not records:
             return records
@@ -193,9 +177,8 @@ class PartitionedDetection:
             if shard is not None:
                 self.queue_metrics.add(shard.queues.tally.drain())  # counted until now
                 log.info("detection partition %d revoked", partition)
-            self._watermarks.pop(partition, None)
+            self._clocks.pop(partition, None)
             self._unverified.pop(partition, None)
-            self._boards.pop(partition, None)
             self._snapshotted_at.pop(partition, None)
             self._journal.forget(partition)
             self._ticks_sent.pop(partition, None)
@@ -211,7 +194,7 @@ class PartitionedDetection:
         self.metrics.partitions.set(len(self.shards))
         self.metrics.clock.clear()
         for partition in self.shards:
-            if (watermark := self._watermarks.get(partition, 0)) > 0:
+            if (watermark := self._clock_of(partition).watermark) > 0:
                 self.metrics.clock.labels(str(partition)).set(watermark / 1000)
         for sink in self._sinks:
             sink.gauge(self.shards.values())
@@ -249,7 +232,7 @@ class PartitionedDetection:
         # not advanced to now: the partition's backlog comes first, then a tick
         shard.queues.tally.drain()  # the previous owner counted these events
         self.shards[partition] = shard
-        self._watermarks[partition] = watermark
+        self._clock_of(partition).watermark = watermark
         self._unverified[partition] = now
         self._snapshotted_at[partition] = now  # the next one after an interval, not at once
         self.metrics.rebuilds.labels("snapshot" if restored is not None else "journal").inc()

@@ -118,7 +118,7 @@ def run_worker(settings: Settings) -> None:
         DetectorStateMetrics(REGISTRY),
         QueueMetrics(policies, REGISTRY),
         settings.state_retention_hours,
-        fed_with_watermarks=settings.ingest_engine == IngestEngine.BULK,
+        fed_with_reports=settings.ingest_engine == IngestEngine.BULK,
         snapshot_seconds=settings.snapshot_seconds,
     )
     install_detection_agent(app, settings, detection)

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from radar.progress import InputProgress, ProgressBoard, ProgressReport
+from radar.progress import InputProgress, PartitionClock, ProgressBoard, ProgressReport
 
 NOW = 1_000_000
 CALLS, TICKETS = ("calls", 0), ("tickets", 0)
@@ -65,3 +65,20 @@ def test_a_report_and_a_board_survive_their_encoding() -> None:
     board = ProgressBoard()
     board.hear(report)
     assert ProgressBoard.decode(board.encode()) == board
+
+
+def test_a_clock_without_reports_follows_events_up_to_the_wall_clock() -> None:
+    clock = PartitionClock(reported=False)
+    assert clock.on_event(500, clock.limit(NOW)) == 500
+    assert clock.on_event(NOW + 9, clock.limit(NOW)) == NOW  # never ahead of the wall clock
+    assert clock.on_event(300, clock.limit(NOW)) == NOW  # never back
+
+
+def test_a_clock_holds_until_every_input_partition_was_heard_of() -> None:
+    clock = PartitionClock(watermark=100)
+    assert clock.on_event(500, clock.limit(NOW)) == 100
+    clock.board.hear(ProgressReport(NOW, {CALLS: 400, TICKETS: NOW}, partitions=2))
+    assert clock.on_event(500, clock.limit(NOW)) == 400
+    assert clock.on_tick(NOW, NOW) == 400  # a tick does not pass unread input either
+    clock.board.hear(ProgressReport(NOW + 1, {CALLS: NOW + 1}, partitions=2))
+    assert clock.on_tick(NOW - 10, NOW) == NOW - 10

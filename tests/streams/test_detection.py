@@ -74,7 +74,7 @@ def worker(
         DetectorStateMetrics(registry),
         QueueMetrics(POLICIES, registry),
         clock=WallClock(now),
-        fed_with_watermarks=True,
+        fed_with_reports=True,
         snapshot_seconds=snapshot_seconds,
     )
 
