@@ -26,16 +26,23 @@ from radar.config import Settings
 from radar.dedup import SourcePosition
 from radar.events import Event
 from radar.intake import Intake
-from radar.progress import ProgressReport
 from radar.shard import ShardRecords
 from schemas.codec import EventCodec
 from sinks.metrics import PipelineMetrics
 from sinks.writer import SinkUnavailable, SinkWriter
 from streams.dead_letter import DeadLetter
 from streams.detection import PartitionedDetection
-from streams.feed import COMMAND_HEADER, Command
+from streams.detection_format import (
+    Command,
+    command_headers,
+    command_of,
+    decode_event,
+    decode_report,
+    decode_tick,
+    encode_tick,
+)
 from streams.ingest import Ingestor, InputMessage, OnStored
-from streams.journal import JOURNAL_TABLE, DetectorJournal, decode_event
+from streams.journal import JOURNAL_TABLE, DetectorJournal
 from streams.publisher import Headers, KafkaPublisher
 from streams.topics import INPUT_TOPICS, Topic, detection_topic, topic_names
 
@@ -205,9 +212,9 @@ def install_detection_agent(
         sent_at = time.time_ns() // 1_000_000
         for partition in detection.due(owned):
             await source.send(
-                value=sent_at.to_bytes(8, "big"),
+                value=encode_tick(sent_at),
                 partition=partition,
-                headers=[(COMMAND_HEADER, Command.TICK.value.encode())],
+                headers=_as_bytes(command_headers(Command.TICK)),
             )
         detection.gauge()
 
@@ -225,14 +232,6 @@ def _write_tables_to_partition_of(event: faust.EventT[bytes]) -> None:
     faust_streams._current_event.set(weakref.ref(event))
 
 
-def _command(raw: Any) -> bytes | None:
-    """The command header of a detection-topic message; events (the bulk) have no headers."""
-    if not raw:
-        return None
-    items = raw.items() if isinstance(raw, dict) else raw
-    return next((bytes(v) for k, v in items if k == COMMAND_HEADER), None)
-
-
 async def _detect(
     detection: PartitionedDetection, partition: int, events: Sequence[faust.EventT[bytes]]
 ) -> ShardRecords:
@@ -242,7 +241,7 @@ async def _detect(
     decoded: list[Event] = []
     for event in events:
         message = event.message
-        command = _command(message.headers)
+        command = command_of(message.headers)
         if command is None:
             try:
                 decoded.append(decode_event(message.value or b""))
@@ -253,10 +252,10 @@ async def _detect(
             records.extend(await detection.apply(partition, decoded))
             decoded = []
         value = message.value or b""
-        if command == Command.TICK.value.encode():
-            records.extend(await detection.tick(partition, int.from_bytes(value, "big")))
-        elif command == Command.WATERMARK.value.encode():
-            detection.hear(partition, ProgressReport.decode(value))
+        if command is Command.TICK:
+            records.extend(await detection.tick(partition, decode_tick(value)))
+        elif command is Command.WATERMARK:
+            detection.hear(partition, decode_report(value))
     if decoded:
         records.extend(await detection.apply(partition, decoded))
     return records

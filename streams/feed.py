@@ -4,23 +4,12 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from enum import StrEnum
 
 from radar.events import Event
 from radar.progress import ProgressReport
 from radar.routing import DetectionRouter
-from streams.journal import encode_event
+from streams.detection_format import Command, command_headers, encode_event, encode_report
 from streams.publisher import Headers, KafkaPublisher, OutboundMessage
-
-COMMAND_HEADER = "radar.command"
-
-
-class Command(StrEnum):
-    """Messages on the detection topic that are not events (the header's value)."""
-
-    TICK = "tick"  # from the worker owning the partition: value = send time (ms, 8 bytes)
-    # from a feed: key = feed id, value = its ``ProgressReport`` (``radar/progress.py``)
-    WATERMARK = "watermark"
 
 
 class DetectionFeed:
@@ -46,8 +35,8 @@ class DetectionFeed:
 
     async def announce(self, report: ProgressReport) -> None:
         """Tell every detection partition how far in event time this feed has fed them."""
-        headers: Headers = [(COMMAND_HEADER, Command.WATERMARK.value.encode())]
-        await self._publish(self._to_every_partition(self.feed_id, report.encode(), headers))
+        headers = command_headers(Command.WATERMARK)
+        await self._publish(self._to_every_partition(self.feed_id, encode_report(report), headers))
 
     def _to_every_partition(
         self, key: bytes | None, value: bytes, headers: Headers

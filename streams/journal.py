@@ -24,40 +24,21 @@ from typing import Any
 import orjson
 from faust.types import TP
 
-from radar.events import Channel, Event, TimestampForm, event_to_record, parse_event
+from radar.events import Channel, Event
 from radar.progress import ProgressBoard
+from streams.detection_format import (
+    META,
+    decode_event,
+    encode_event,
+    journal_key,
+    meta_key,
+    pack_entry,
+    unpack_entry,
+)
 from streams.publisher import KafkaPublisher, OutboundMessage
 
 JOURNAL_TABLE = "detector-journal"
-_META = b"meta:"  # a partition's clock, progress board and snapshot, beside its events
-_SEQUENCED = b"\x01"  # value format: partition, this marker, sequence, event time, payload
 _CHUNK_BYTES = 512 * 1024  # a snapshot in pieces well under Kafka's 1 MB message limit
-
-
-def journal_key(partition: int, event: Event) -> bytes:
-    """Agent events are broadcast to every partition, so their keys name the partition."""
-    if event.channel is Channel.AGENT:
-        return f"agent:{partition}:{event.agent_id}".encode()
-    return f"event:{event.event_id}".encode()
-
-
-def encode_event(event: Event) -> bytes:
-    return orjson.dumps(event_to_record(event, TimestampForm.EPOCH_MILLIS))
-
-
-def decode_event(data: bytes) -> Event:
-    event = parse_event(orjson.loads(data), TimestampForm.EPOCH_MILLIS)
-    if not isinstance(event, Event):  # written by this module from a valid event
-        raise ValueError(f"journal holds an invalid event: {event.detail}")
-    return event
-
-
-@dataclass(frozen=True, slots=True)
-class JournalEntry:
-    partition: int
-    seq: int  # order of application in the partition; 0: written before sequence numbers
-    occurred_at: int | None
-    payload: bytes
 
 
 @dataclass(frozen=True)
@@ -84,12 +65,14 @@ class DetectorJournal:
         stored = self._table.data.get(journal_key(partition, event))
         if stored is None:
             return False
-        return event.channel is not Channel.AGENT or _unpack(stored).payload == encode_event(event)
+        return event.channel is not Channel.AGENT or unpack_entry(stored).payload == encode_event(
+            event
+        )
 
     def append(self, partition: int, event: Event) -> None:
         key = journal_key(partition, event)
         seq = self._seq[partition] = self._seq.get(partition, 0) + 1
-        value = _pack(partition, encode_event(event), seq, event.occurred_at)
+        value = pack_entry(partition, encode_event(event), seq, event.occurred_at)
         self._table.data[key] = value
         if event.channel is not Channel.AGENT:
             heapq.heappush(self._expiry[partition], (event.occurred_at, seq, key))
@@ -122,7 +105,7 @@ class DetectorJournal:
         leaves the previous snapshot whole."""
         seq = self.last_seq(partition)
         keys = [
-            _META + f"snapshot:{partition}:{seq}:{i}".encode()
+            META + f"snapshot:{partition}:{seq}:{i}".encode()
             for i in range(max(1, -(-len(data) // _CHUNK_BYTES)))
         ]
         for i, key in enumerate(keys):
@@ -146,18 +129,18 @@ class DetectorJournal:
             return None
         self._snapshot_keys[partition] = keys
         self._covered[partition] = header["seq"]
-        data = b"".join(_unpack(chunk).payload for chunk in chunks if chunk is not None)
+        data = b"".join(unpack_entry(chunk).payload for chunk in chunks if chunk is not None)
         return StoredSnapshot(data, header["seq"], header["watermark"])
 
     def _meta(self, partition: int, name: str) -> bytes | None:
-        stored = self._table.data.get(_META + f"{name}:{partition}".encode())
-        return None if stored is None else _unpack(stored).payload
+        stored = self._table.data.get(meta_key(name, partition))
+        return None if stored is None else unpack_entry(stored).payload
 
     def _save_meta(self, partition: int, name: str, payload: bytes) -> None:
-        self._put(partition, _META + f"{name}:{partition}".encode(), payload)
+        self._put(partition, meta_key(name, partition), payload)
 
     def _put(self, partition: int, key: bytes, payload: bytes) -> None:
-        value = _pack(partition, payload)
+        value = pack_entry(partition, payload)
         self._table.data[key] = value
         self._pending.append(OutboundMessage(key, value, [], partition))
 
@@ -179,8 +162,8 @@ class DetectorJournal:
         expiry = self._expiry[partition] = []
         last = self._seq.get(partition, 0)
         for key, value in self._table.data.items():
-            entry = _unpack(value)
-            if entry.partition != partition or key.startswith(_META):
+            entry = unpack_entry(value)
+            if entry.partition != partition or key.startswith(META):
                 continue
             last = max(last, entry.seq)
             event = None
@@ -214,22 +197,3 @@ class DetectorJournal:
     def forget(self, partition: int) -> None:
         for held in (self._expiry, self._seq, self._covered, self._snapshot_keys):
             held.pop(partition, None)
-
-
-def _pack(partition: int, payload: bytes, seq: int = 0, occurred_at: int = 0) -> bytes:
-    return (
-        partition.to_bytes(4, "big")
-        + _SEQUENCED
-        + seq.to_bytes(8, "big")
-        + occurred_at.to_bytes(8, "big", signed=True)
-        + payload
-    )
-
-
-def _unpack(value: bytes) -> JournalEntry:
-    partition = int.from_bytes(value[:4], "big")
-    if value[4:5] != _SEQUENCED:  # an entry of the first format: partition and payload
-        return JournalEntry(partition, 0, None, value[4:])
-    seq = int.from_bytes(value[5:13], "big")
-    occurred_at = int.from_bytes(value[13:21], "big", signed=True)
-    return JournalEntry(partition, seq, occurred_at, value[21:])

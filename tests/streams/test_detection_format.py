@@ -3,7 +3,22 @@ from __future__ import annotations
 import pytest
 
 from radar.events import EventType
-from streams.journal import decode_event, encode_event, journal_key
+from radar.progress import ProgressReport
+from streams.detection_format import (
+    Command,
+    JournalEntry,
+    command_headers,
+    command_of,
+    decode_event,
+    decode_report,
+    decode_tick,
+    encode_event,
+    encode_report,
+    encode_tick,
+    journal_key,
+    pack_entry,
+    unpack_entry,
+)
 from tests.factories import make_event
 
 
@@ -27,3 +42,20 @@ def test_contact_entries_are_one_per_event() -> None:
 def test_an_invalid_entry_is_refused() -> None:
     with pytest.raises(ValueError, match="invalid event"):
         decode_event(b'{"type": "call.queued"}')
+
+
+def test_a_tick_and_a_report_are_read_back_with_their_command() -> None:
+    assert command_of(command_headers(Command.TICK)) is Command.TICK
+    assert command_of(dict(command_headers(Command.WATERMARK))) is Command.WATERMARK
+    assert command_of(None) is None  # an event
+    assert command_of([("radar.command", b"rewind")]) is None  # unknown: refused as an event
+    assert decode_tick(encode_tick(1_795_000_000_123)) == 1_795_000_000_123
+    report = ProgressReport(5, {("support.calls", 3): 4}, partitions=16)
+    assert decode_report(encode_report(report)) == report
+
+
+def test_journal_entries_of_both_formats_are_read() -> None:
+    entry = unpack_entry(pack_entry(3, b"payload", seq=7, occurred_at=1_795_000_000_000))
+    assert entry == JournalEntry(3, 7, 1_795_000_000_000, b"payload")
+    first_format = (2).to_bytes(4, "big") + b'{"type":"call.queued"}'
+    assert unpack_entry(first_format) == JournalEntry(2, 0, None, b'{"type":"call.queued"}')
