@@ -7,10 +7,14 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
+from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
+
+from radar.config import Settings
 from radar.events import Direction, Event, EventType
 from schemas.codec import EventCodec, PayloadFormat
+from schemas.outputs import SlaEventCodec
 from schemas.registry import LocalSchemaRegistry
-from streams.endpoint import RunFile, query_worker
+from streams.topics import Topic, topic_names
 from streams.upstream import EventProducer
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "config" / "policies.yaml"
@@ -32,10 +36,10 @@ def bench_policies(folder: Path) -> Path:
 
 
 def probe_detection_latency(
-    producer: EventProducer, data_dir: Path, calls: int = 200
+    producer: EventProducer, settings: Settings, calls: int = 200
 ) -> list[float]:
-    """Seconds from each probe call's due time to its breach record, in the live worker."""
-    sent = []
+    """Seconds from each probe call's due time to its breach record's publication (the
+    Kafka timestamp of the record on the SLA topic), in the live worker."""
     for i in range(calls):
         at = time.time_ns() // 1_000_000
         producer.send(
@@ -49,23 +53,30 @@ def probe_detection_latency(
                 direction=Direction.INBOUND,
             )
         )
-        sent.append(at)
         time.sleep(0.05)
     producer.flush()
-    run = RunFile.read(data_dir)
-    assert run is not None
-    sql = (
-        "SELECT toUnixTimestamp64Milli(detected_at) - toUnixTimestamp64Milli(due_at) "
-        f"FROM sla_events FINAL WHERE kind = 'breach' AND queue = '{PROBE_QUEUE}'"
+    topic = topic_names(settings)[Topic.SLA_EVENTS]
+    consumer = Consumer(
+        settings.kafka_client_config()
+        | {"group.id": f"bench-probe-{time.time_ns()}", "enable.auto.commit": False}
     )
+    partitions = consumer.list_topics(topic, timeout=10).topics[topic].partitions
+    consumer.assign([TopicPartition(topic, p, OFFSET_BEGINNING) for p in partitions])
+    codec = SlaEventCodec()
+    latencies: dict[str, float] = {}
     deadline = time.monotonic() + 60
-    rows: list[list[object]] = []
-    while time.monotonic() < deadline:
-        rows = query_worker(run, sql).rows
-        if len(rows) >= calls:
-            break
-        time.sleep(0.5)
-    return [int(str(row[0])) / 1000 for row in rows]
+    try:
+        while len(latencies) < calls and time.monotonic() < deadline:
+            for message in consumer.consume(1000, 0.5):
+                if message.error() is not None:
+                    continue
+                record = codec.decode(message.value() or b"")
+                if record["queue"] == PROBE_QUEUE and record["kind"] == "breach":
+                    published_ms = message.timestamp()[1]
+                    latencies[record["interaction_id"]] = (published_ms - record["due_at"]) / 1000
+    finally:
+        consumer.close()
+    return list(latencies.values())
 
 
 def percentiles(values: Sequence[float]) -> tuple[float, float]:
@@ -74,5 +85,5 @@ def percentiles(values: Sequence[float]) -> tuple[float, float]:
     return statistics.median(ordered), p99
 
 
-def probe_producer(settings: object) -> EventProducer:
-    return EventProducer(settings, EventCodec(LocalSchemaRegistry()), PayloadFormat.JSON)  # type: ignore[arg-type]
+def probe_producer(settings: Settings) -> EventProducer:
+    return EventProducer(settings, EventCodec(LocalSchemaRegistry()), PayloadFormat.JSON)
