@@ -14,13 +14,11 @@ import logging
 import os
 import ssl
 import time
-import weakref
 from collections import defaultdict
 from collections.abc import Sequence
 from typing import Any, cast
 
 import faust
-from faust import streams as faust_streams
 
 from radar.config import Settings
 from radar.dedup import SourcePosition
@@ -199,7 +197,7 @@ def install_detection_agent(
                 by_partition[event.message.partition].append(event)
             records = ShardRecords()
             for partition, events in by_partition.items():
-                _write_tables_to_partition_of(events[-1])
+                detection.journal.write_to_partition_of(events[-1])
                 await detection.checkpoint(partition)
                 records.extend(await _detect(detection, partition, events))
             await detection.complete(records)
@@ -221,15 +219,6 @@ def install_detection_agent(
     @app.on_partitions_revoked.connect  # type: ignore[arg-type]
     async def forget_revoked(_app: faust.App, revoked: set[faust.types.TP], **_: Any) -> None:
         await detection.revoke(tp.partition for tp in revoked if tp.topic == name)
-
-
-def _write_tables_to_partition_of(event: faust.EventT[bytes]) -> None:
-    """A RocksDB table writes to the partition of the current event, which faust keeps in a
-    task-local context variable: set it in the agent's task only. Not the stream's
-    ``current_event`` attribute (``Stream._set_current_event``): take_events reads that one
-    for a message it holds while the batch is processed, and would take the batch's last
-    message for it (one message twice, the next never)."""
-    faust_streams._current_event.set(weakref.ref(event))
 
 
 async def _detect(

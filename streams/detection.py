@@ -57,7 +57,7 @@ class PartitionedDetection:
         self.queue_metrics = queue_metrics
         self.policies = policies
         self.shards: dict[int, DetectorShard] = {}
-        self._journal = journal
+        self.journal = journal
         self._sinks = list(sinks)
         self._writer = writer
         self._emitter = RecordEmitter(sinks, writer)
@@ -86,7 +86,7 @@ class PartitionedDetection:
         ):
             return
         await self._emitter.drain()
-        self._journal.save_snapshot(
+        self.journal.save_snapshot(
             partition, self._snapshots.dump(shard), self._clock_of(partition).watermark
         )
         self._snapshotted_at[partition] = now
@@ -99,12 +99,12 @@ class PartitionedDetection:
         limit = clock.limit(self._clock.now())
         records = ShardRecords()
         for event in events:
-            if self._journal.holds(partition, event):  # redelivered, or a duplicate upstream
+            if self.journal.holds(partition, event):  # redelivered, or a duplicate upstream
                 continue
-            self._journal.append(partition, event)
+            self.journal.append(partition, event)
             records.extend(shard.offer(event, clock.on_event(event.occurred_at, limit)))
             self.metrics.events.labels(event.channel.value).inc()
-        self._journal.save_clock(partition, clock.watermark)
+        self.journal.save_clock(partition, clock.watermark)
         return await self._unseen(partition, records)
 
     async def tick(self, partition: int, sent_at: int) -> ShardRecords:
@@ -115,21 +115,21 @@ class PartitionedDetection:
         shard = await self._shard(partition)
         now = self._clock.now()
         watermark = self._clock_of(partition).on_tick(sent_at, now)
-        self._journal.save_clock(partition, watermark)
-        expired = self._journal.expire(partition, now - self._retention_ms, self._snapshot_ms > 0)
+        self.journal.save_clock(partition, watermark)
+        expired = self.journal.expire(partition, now - self._retention_ms, self._snapshot_ms > 0)
         self.metrics.expired.inc(expired)
         return await self._unseen(partition, shard.advance(watermark))
 
     def hear(self, partition: int, report: ProgressReport) -> None:
         clock = self._clock_of(partition)
         clock.board.hear(report)
-        self._journal.save_progress(partition, clock.board)
+        self.journal.save_progress(partition, clock.board)
 
     def _clock_of(self, partition: int) -> PartitionClock:
         clock = self._clocks.get(partition)
         if clock is None:
             clock = self._clocks[partition] = PartitionClock(
-                self._journal.progress(partition), reported=self._fed_with_reports
+                self.journal.progress(partition), reported=self._fed_with_reports
             )
         return clock
 
@@ -153,7 +153,7 @@ class PartitionedDetection:
 
     async def complete(self, records: ShardRecords) -> None:
         """Once the journal holds the batch, hand its records to the emitter."""
-        await self._journal.flush()
+        await self.journal.flush()
         await self._emitter.put(records)
 
     def due(self, owned: Iterable[int]) -> list[int]:
@@ -180,7 +180,7 @@ class PartitionedDetection:
             self._clocks.pop(partition, None)
             self._unverified.pop(partition, None)
             self._snapshotted_at.pop(partition, None)
-            self._journal.forget(partition)
+            self.journal.forget(partition)
             self._ticks_sent.pop(partition, None)
 
     def gauge_soon(self) -> None:
@@ -214,16 +214,16 @@ class PartitionedDetection:
         restored = self._restore(partition)
         if restored is not None:
             shard, stored = restored
-            events = self._journal.events(partition, after=stored.seq)
+            events = self.journal.events(partition, after=stored.seq)
             replay_clock.observe(stored.watermark)
         else:
             shard = DetectorShard(self.policies)
-            events = self._journal.events(partition)
+            events = self.journal.events(partition)
         records = ShardRecords()
         now = self._clock.now()
         # as far as the clock had gone, never further: events that came ahead of it wait
         # as they did live, and nothing is known before the wall clock
-        reached = self._journal.clock(partition)
+        reached = self.journal.clock(partition)
         limit = now if reached is None else min(reached, now)
         for event in events:
             records.extend(shard.offer(event, min(replay_clock.observe(event.occurred_at), limit)))
@@ -253,7 +253,7 @@ class PartitionedDetection:
     def _restore(self, partition: int) -> tuple[DetectorShard, StoredSnapshot] | None:
         """The partition's last snapshot, if there is one this version can read under these
         policies; otherwise the shard is rebuilt from the journal alone."""
-        stored = self._journal.snapshot(partition)
+        stored = self.journal.snapshot(partition)
         if stored is None:
             return None
         try:

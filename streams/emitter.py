@@ -27,6 +27,11 @@ _AVRO = [(CONTENT_TYPE_HEADER, PayloadFormat.AVRO.content_type.encode())]
 # Exit status when records could not be written: the next owner of the partitions rebuilds
 # their shards and writes every record missing from the tables.
 EXIT_UNWRITTEN_RECORDS = 76
+# Fault injection for the test that kills a worker between a record's publication and its
+# table write (tests/integration/test_chaos.py); nothing else sets it.
+_FAILPOINT = "RADAR_FAILPOINT"
+CRASH_AFTER_PUBLISH = "crash-after-publish"
+EXIT_FAILPOINT = 137
 
 
 @dataclass
@@ -97,5 +102,7 @@ class RecordEmitter:
                     for r in records
                 ]
             )
+            if os.environ.get(_FAILPOINT) == CRASH_AFTER_PUBLISH:
+                os._exit(EXIT_FAILPOINT)
         await self._writer.write(sink.table, sink.insert, records)
         sink.count(records)

@@ -12,16 +12,22 @@ instead writes the table's store and sends each batch's changelog entries at onc
 confluent-kafka, naming their partitions; ``flush`` waits for the acknowledgements (so a
 committed offset implies durable entries) and records the changelog offsets the store now
 holds, as Faust's own writes do, so a RocksDB store recovers only the changelog's tail.
+
+This module is the one place that reaches into Faust's internals: the table's store
+(``table.data``), its persisted offsets, and the task-local current event.
 """
 
 from __future__ import annotations
 
 import heapq
+import weakref
 from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any
 
+import faust
 import orjson
+from faust import streams as faust_streams
 from faust.types import TP
 
 from radar.events import Channel, Event
@@ -60,6 +66,15 @@ class DetectorJournal:
         self._seq: dict[int, int] = {}  # partition -> the last sequence number given
         self._covered: dict[int, int] = {}  # partition -> sequence its last snapshot holds
         self._snapshot_keys: dict[int, list[bytes]] = {}  # partition -> its chunks' keys
+
+    @staticmethod
+    def write_to_partition_of(event: faust.EventT[bytes]) -> None:
+        """A RocksDB store writes to the partition of the current event, which Faust keeps
+        in a task-local context variable: set it in the agent's task only. Not the stream's
+        ``current_event`` attribute (``Stream._set_current_event``): take_events reads that
+        one for a message it holds while the batch is processed, and would take the batch's
+        last message for it (one message twice, the next never)."""
+        faust_streams._current_event.set(weakref.ref(event))
 
     def holds(self, partition: int, event: Event) -> bool:
         stored = self._table.data.get(journal_key(partition, event))

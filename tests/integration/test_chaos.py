@@ -12,16 +12,18 @@ from typing import Any
 import pytest
 
 from radar.config import Settings, load_settings
-from radar.events import Event
+from radar.events import Event, EventType, Priority
 from radar.simulate.center import DAY_MS, CenterModel
 from radar.simulate.generator import Simulation, SimulationOptions
 from schemas.codec import EventCodec, PayloadFormat
 from schemas.outputs import AssigneeGapCodec, ChurnSignalCodec, RecordCodec, SlaEventCodec
 from schemas.registry import LocalSchemaRegistry
+from streams.emitter import CRASH_AFTER_PUBLISH, EXIT_FAILPOINT
 from streams.topics import Topic, ensure_topics, topic_names
 from streams.upstream import EventProducer
 from tests.integration.conftest import WorkerProcess, read_topic_to_end
 from tests.integration.test_ground_truth_live import wait_until_settled
+from tests.integration.test_sla_live import Upstream
 from tests.radar.sla.test_ground_truth import EXAMPLE
 
 pytestmark = pytest.mark.integration
@@ -33,6 +35,14 @@ TABLES = {  # output table -> the time that says when live mode knew the row
     "churn_signals": "detected_at",
     "queue_contacts": "at",
 }
+POLICIES = """
+policies:
+  - name: tickets
+    match: {channel: ticket}
+    targets: {first_reply_time: 3s}
+    warnings: []
+grace: 1s
+"""
 TOPICS: dict[Topic, RecordCodec] = {
     Topic.SLA_EVENTS: SlaEventCodec(),
     Topic.ASSIGNEE_GAPS: AssigneeGapCodec(),
@@ -239,3 +249,32 @@ def test_two_workers_one_killed_mid_backlog_publish_what_one_worker_publishes(
     assert all(expected.values())
     assert lost == dict.fromkeys(expected, 0)
     assert extra == dict.fromkeys(expected, 0)
+
+
+def test_a_record_published_but_not_yet_written_is_neither_lost_nor_doubled(
+    worker_env: dict[str, str], tmp_path: Path
+) -> None:
+    """The worker dies right after a breach record reached its topic and before its table
+    holds it; restarted, it writes the record, and the topic has it (once, by id)."""
+    policies = tmp_path / "policies.yaml"
+    policies.write_text(POLICIES)
+    env = worker_env | {"RADAR_POLICIES": str(policies)}
+    worker = WorkerProcess(env | {"RADAR_FAILPOINT": CRASH_AFTER_PUBLISH}, tmp_path / "w.log")
+    settings = load_settings(environ=env)
+    ensure_topics(settings)
+    worker.start()
+    Upstream(settings).send(EventType.TICKET_CREATED, "T-1", priority=Priority.NORMAL)
+    assert worker.process is not None
+    assert worker.process.wait(90) == EXIT_FAILPOINT  # died between publication and write
+    on_topic = published(settings, time.time_ns() // 1_000_000)["support.sla-events"]
+    assert len(on_topic) == 1
+
+    restarted = WorkerProcess(env, tmp_path / "restarted.log")
+    try:
+        restarted.start()
+        assert restarted.wait_for("SELECT count() FROM sla_events FINAL", 1) == 1
+        in_table = {row[0] for row in restarted.query("SELECT id FROM sla_events FINAL").rows}
+    finally:
+        restarted.stop()
+    assert in_table == on_topic
+    assert published(settings, time.time_ns() // 1_000_000)["support.sla-events"] == on_topic
