@@ -206,3 +206,11 @@ def read_topic_to_end(settings: Settings, topic: str, timeout: float = 60) -> li
         return values
     finally:
         consumer.close()
+
+
+def ticket_policies(first_reply: str) -> str:
+    """A policy file with one target: a ticket's first reply within ``first_reply``."""
+    return (
+        "policies:\n  - name: tickets\n    match: {channel: ticket}\n"
+        f"    targets: {{first_reply_time: {first_reply}}}\n    warnings: []\ngrace: 1s\n"
+    )

@@ -21,7 +21,7 @@ from schemas.registry import LocalSchemaRegistry
 from streams.emitter import CRASH_AFTER_PUBLISH, EXIT_FAILPOINT
 from streams.topics import Topic, ensure_topics, topic_names
 from streams.upstream import EventProducer
-from tests.integration.conftest import WorkerProcess, read_topic_to_end
+from tests.integration.conftest import WorkerProcess, read_topic_to_end, ticket_policies
 from tests.integration.test_ground_truth_live import wait_until_settled
 from tests.integration.test_sla_live import Upstream
 from tests.radar.sla.test_ground_truth import EXAMPLE
@@ -35,14 +35,7 @@ TABLES = {  # output table -> the time that says when live mode knew the row
     "churn_signals": "detected_at",
     "queue_contacts": "at",
 }
-POLICIES = """
-policies:
-  - name: tickets
-    match: {channel: ticket}
-    targets: {first_reply_time: 3s}
-    warnings: []
-grace: 1s
-"""
+POLICIES = ticket_policies("3s")
 TOPICS: dict[Topic, RecordCodec] = {
     Topic.SLA_EVENTS: SlaEventCodec(),
     Topic.ASSIGNEE_GAPS: AssigneeGapCodec(),

@@ -13,19 +13,12 @@ import pytest
 from radar.config import load_settings
 from radar.events import EventType, Priority
 from streams.topics import ensure_topics
-from tests.integration.conftest import WorkerProcess
+from tests.integration.conftest import WorkerProcess, ticket_policies
 from tests.integration.test_sla_live import Upstream, read_sla_topic
 
 pytestmark = pytest.mark.integration
 
-POLICIES = """
-policies:
-  - name: tickets
-    match: {channel: ticket}
-    targets: {first_reply_time: 40s}
-    warnings: []
-grace: 1s
-"""
+POLICIES = ticket_policies("40s")
 TICKETS = [f"T-{n}" for n in range(8)]
 
 
