@@ -52,6 +52,12 @@ class PipelineMetrics:
             ["table"],
             registry=registry,
         )
+        self.kafka_errors = Counter(
+            "radar_kafka_errors_total",
+            "Kafka calls of the ingest that failed (brokers away); each is retried.",
+            ["operation"],
+            registry=registry,
+        )
         self.sink_latency = Histogram(
             "radar_sink_write_seconds",
             "Time to write one batch, retries included.",

@@ -109,6 +109,7 @@ class BulkIngest(Service):
             messages = []
             for message in polled:
                 if message.error() is not None:
+                    self._metrics.kafka_errors.labels("consume").inc()
                     log.warning("consumer error: %s", message.error())
                     continue
                 messages.append(_input_message(message))
@@ -148,7 +149,7 @@ class BulkIngest(Service):
                 return
             raise
         except KafkaException as exc:  # the broker is away: say nothing, the clock waits
-            self._complain(f"progress not announced: {exc}")
+            self._complain("progress", f"progress not announced: {exc}")
             return
         for key in unfed:
             lags[key] = max(lags.get(key, 0), 1)
@@ -194,11 +195,12 @@ class BulkIngest(Service):
         try:
             await self._in_thread(self._commit, dict(self._to_commit))
         except KafkaException as exc:
-            self._complain(f"offsets not committed yet: {exc}")
+            self._complain("commit", f"offsets not committed yet: {exc}")
             return
         self._to_commit.clear()
 
-    def _complain(self, what: str) -> None:
+    def _complain(self, operation: str, what: str) -> None:
+        self._metrics.kafka_errors.labels(operation).inc()
         if time.monotonic() - self._broker_complaint_at > 10:
             log.warning("Kafka unavailable, retrying: %s", what)
             self._broker_complaint_at = time.monotonic()

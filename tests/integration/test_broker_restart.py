@@ -50,12 +50,15 @@ def test_the_worker_rides_out_a_broker_restart(
         produce(settings, before)
         worker.wait_for("SELECT uniqExact(event_id) FROM events", len({e.event_id for e in before}))
 
+        errors_before = worker.metric_total("radar_kafka_errors_total")
         own_broker.stop()
         down_at = time.monotonic()
         while time.monotonic() - down_at < OUTAGE_SECONDS:
             assert worker.process is not None
             assert worker.process.poll() is None, f"the worker exited:\n{worker.log_tail()}"
             time.sleep(1)
+        # what RadarKafkaUnreachable watches: the outage shows while it lasts
+        errors_during = worker.metric_total("radar_kafka_errors_total") - errors_before
         own_broker.start()
         produce(settings, after)
 
@@ -65,8 +68,10 @@ def test_the_worker_rides_out_a_broker_restart(
         with capsys.disabled():
             print(
                 f"\nbroker down {OUTAGE_SECONDS} s: worker stayed up, {stored} events stored"
-                f" ({len(expected)} sent), {rows} rows"
+                f" ({len(expected)} sent), {rows} rows; {errors_during:.0f} failed Kafka calls"
+                " counted during the outage"
             )
+        assert errors_during > 0
         assert ids == expected
         assert rows == len(expected)
         assert worker.process is not None
