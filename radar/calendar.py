@@ -69,7 +69,7 @@ class BusinessCalendar:
         self._country = country_holidays.country_holidays(country) if country else None
         self.open_intervals = lru_cache(maxsize=4096)(self._open_intervals)
         # a running target asks for the same instants after every event of its interaction
-        self._added = lru_cache(maxsize=65_536)(self._add)
+        self._added = lru_cache(maxsize=8192)(self._add)
 
     def describe(self) -> str:
         """What the calendar says, in a stable form (a snapshot checks it is unchanged)."""

@@ -135,7 +135,7 @@ def _earliest(a: dict[K, int], b: dict[K, int]) -> dict[K, int]:
     return {k: min(v for v in (a.get(k), b.get(k)) if v is not None) for k in a.keys() | b.keys()}
 
 
-@dataclass
+@dataclass(slots=True)
 class _Contact:
     channel: Channel
     queue: str

@@ -25,7 +25,7 @@ from radar.policies import PolicySet
 from radar.shard import DetectorShard
 
 # Raise when the state's classes change shape: an older snapshot is then refused, not misread.
-FORMAT: Final = 1
+FORMAT: Final = 2
 _PRIMITIVES: Final = (str, int, float, bool, type(None), Enum, bytes)
 
 

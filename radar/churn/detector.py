@@ -90,9 +90,10 @@ class CustomerProfile:
     contacts: int = 0
     last_contact_at: int | None = None
     mean_gap_ms: float | None = None
-    reasons: list[Reason] = field(default_factory=list)
+    # immutable and shared while empty: most customers never have a reason or a solved ticket
+    reasons: tuple[Reason, ...] = ()
     open_channels: dict[str, Channel] = field(default_factory=dict)  # interaction -> channel
-    solved: set[str] = field(default_factory=set)
+    solved: frozenset[str] = frozenset()
 
     def decayed(self, at: int, half_life_ms: int) -> float:
         if self.score == 0.0 or at <= self.scored_at:
@@ -143,9 +144,9 @@ class ChurnDetector:
         elif kind is EventType.TICKET_STATUS_CHANGED:
             if event.status in (TicketStatus.SOLVED, TicketStatus.CLOSED):
                 profile.open_channels.pop(iid, None)
-                profile.solved.add(iid)
+                profile.solved |= {iid}
             elif iid in profile.solved:
-                profile.solved.discard(iid)
+                profile.solved -= {iid}
                 profile.open_channels[iid] = Channel.TICKET
                 changes.append(("ticket reopened", s.reopened))
         elif (
@@ -237,8 +238,9 @@ class ChurnDetector:
         for reason, contribution in changes:
             profile.score = max(0.0, profile.decayed(at, self.settings.half_life_ms) + contribution)
             profile.scored_at = max(at, profile.scored_at)
-            profile.reasons.append(Reason(at, reason, contribution, iid))
-            del profile.reasons[:-MAX_REASONS]
+            profile.reasons = (*profile.reasons, Reason(at, reason, contribution, iid))[
+                -MAX_REASONS:
+            ]
         records = self._relevel(profile, at, now, contacted)
         self._schedule(profile)
         return records
@@ -280,7 +282,7 @@ class ChurnDetector:
                 level=level,
                 previous_level=previous,
                 score=score,
-                reasons=tuple(profile.reasons),
+                reasons=profile.reasons,
                 changed_at=at,
                 last_contact_at=profile.last_contact_at,
                 usual_gap_ms=self.usual_gap(profile),

@@ -70,7 +70,7 @@ class _Gap:
     agent_id: str | None
 
 
-@dataclass
+@dataclass(slots=True)
 class _Work:
     interaction_id: str
     channel: Channel

@@ -6,15 +6,19 @@ an outbound call queued to that customer; the engine links the two calls)."""
 from __future__ import annotations
 
 from radar.events import Channel, Direction, Event, EventType
-from radar.policies import Metric
+from radar.policies import Metric, PolicySet
 from radar.sla.interaction import InteractionSla
 from radar.sla.records import SlaRecord
 
 
 class CallSla(InteractionSla):
     channel = Channel.CALL
-    ended = False
-    queued_at: int | None = None
+    __slots__ = ("ended", "queued_at")
+
+    def __init__(self, interaction_id: str, policies: PolicySet) -> None:
+        super().__init__(interaction_id, policies)
+        self.ended = False
+        self.queued_at: int | None = None
 
     @property
     def finished(self) -> bool:

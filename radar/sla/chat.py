@@ -4,15 +4,19 @@
 from __future__ import annotations
 
 from radar.events import Author, Channel, Event, EventType
-from radar.policies import Metric
+from radar.policies import Metric, PolicySet
 from radar.sla.interaction import InteractionSla
 from radar.sla.records import SlaRecord
 
 
 class ChatSla(InteractionSla):
     channel = Channel.CHAT
-    ended = False
-    accepted = False
+    __slots__ = ("accepted", "ended")
+
+    def __init__(self, interaction_id: str, policies: PolicySet) -> None:
+        super().__init__(interaction_id, policies)
+        self.ended = False
+        self.accepted = False
 
     @property
     def finished(self) -> bool:

@@ -21,6 +21,19 @@ from radar.sla.timer import SlaTimer
 
 class InteractionSla:
     channel: Channel
+    # slotted: one per open interaction, tens of thousands per shard
+    __slots__ = (
+        "customer_id",
+        "cycles",
+        "interaction_id",
+        "owner",
+        "policies",
+        "policy",
+        "priority",
+        "queue",
+        "tier",
+        "timers",
+    )
 
     def __init__(self, interaction_id: str, policies: PolicySet) -> None:
         self.interaction_id = interaction_id

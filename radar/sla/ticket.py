@@ -42,6 +42,7 @@ OWED_REPLIES: Final = (M.FIRST_REPLY_TIME, M.NEXT_REPLY_TIME)
 
 class TicketSla(InteractionSla):
     channel = Channel.TICKET
+    __slots__ = ("agent_replied", "created", "solved_at", "status")
 
     def __init__(self, interaction_id: str, policies: PolicySet) -> None:
         super().__init__(interaction_id, policies)
