@@ -18,9 +18,10 @@ import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import suppress
 from typing import Any, TypeVar
 
-from confluent_kafka import KafkaException
+from confluent_kafka import Consumer, KafkaError, KafkaException
 from mode import Service
 
 from radar.config import Settings
@@ -59,8 +60,6 @@ class BulkIngest(Service):
     ) -> None:
         """``announce`` receives the ingest's progress reports (``radar/progress.py``)."""
         super().__init__(**kwargs)
-        from confluent_kafka import Consumer
-
         self._settings = settings
         self._metrics = metrics
         self._announce = announce
@@ -73,8 +72,13 @@ class BulkIngest(Service):
         self._to_commit: dict[tuple[str, int], int] = {}
         self._broker_complaint_at = 0.0
         self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="kafka-ingest")
+        self._consumer = self._new_consumer()
+        self._ingestor = build_ingestor(dead_letters)
+
+    def _new_consumer(self) -> Consumer:
+        settings = self._settings
         static = {"group.instance.id": settings.instance_id} if settings.instance_id else {}
-        self._consumer = Consumer(
+        return Consumer(
             settings.kafka_client_config()
             | static
             | {
@@ -87,7 +91,21 @@ class BulkIngest(Service):
                 "queued.min.messages": 100_000,
             }
         )
-        self._ingestor = build_ingestor(dead_letters)
+
+    async def _replace_consumer(self, error: object) -> None:
+        """A fatal error leaves a consumer unusable for good: after a broker restart, a
+        static member can find itself fenced by its own rejoin. A new consumer joins the
+        group and reads from the committed offsets; what is read again was stored already
+        (rows collapse by ``event_id``, the detectors' journal drops repeats)."""
+        log.warning("Kafka consumer failed for good (%s); starting a new one", error)
+        self._metrics.kafka_errors.labels("fatal").inc()
+        with suppress(Exception):
+            await self._in_thread(self._consumer.close)
+        self._consumer = self._new_consumer()
+        self._to_commit.clear()
+        self._committed.clear()
+        self._behind = set()
+        await self.on_start()
 
     async def _in_thread(self, fn: Callable[..., T], *args: Any) -> T:
         return await asyncio.get_running_loop().run_in_executor(self._thread, fn, *args)
@@ -107,12 +125,17 @@ class BulkIngest(Service):
         while not self.should_stop:
             polled = await self._in_thread(self._consumer.consume, batch_size, timeout)
             messages = []
+            fatal = None
             for message in polled:
-                if message.error() is not None:
+                if (error := message.error()) is not None:
                     self._metrics.kafka_errors.labels("consume").inc()
-                    log.warning("consumer error: %s", message.error())
+                    log.warning("consumer error: %s", error)
+                    fatal = error if _unusable(error) else fatal
                     continue
                 messages.append(_input_message(message))
+            if fatal is not None and not messages:
+                await self._replace_consumer(fatal)
+                continue
             if not messages:
                 await self._commit_stored()
                 await self._announce_progress(idle=True)
@@ -150,6 +173,8 @@ class BulkIngest(Service):
             raise
         except KafkaException as exc:  # the broker is away: say nothing, the clock waits
             self._complain("progress", f"progress not announced: {exc}")
+            if _unusable(exc.args[0]):
+                await self._replace_consumer(exc)
             return
         for key in unfed:
             lags[key] = max(lags.get(key, 0), 1)
@@ -196,6 +221,8 @@ class BulkIngest(Service):
             await self._in_thread(self._commit, dict(self._to_commit))
         except KafkaException as exc:
             self._complain("commit", f"offsets not committed yet: {exc}")
+            if _unusable(exc.args[0]):
+                await self._replace_consumer(exc)
             return
         self._to_commit.clear()
 
@@ -219,3 +246,12 @@ class BulkIngest(Service):
             if high >= 0:
                 lag = max(0, high - offset)
                 self._metrics.consumer_lag.labels(topic, str(partition)).set(lag)
+
+
+def _unusable(error: KafkaError) -> bool:
+    """Errors after which a consumer never works again. librdkafka raises the fencing of a
+    static member as a plain error, then answers every later call with ``_FATAL``."""
+    return bool(error.fatal()) or error.code() in (
+        KafkaError._FATAL,
+        KafkaError.FENCED_INSTANCE_ID,
+    )

@@ -1,5 +1,5 @@
 """Brokers restart routinely (upgrades, rolling restarts): the worker rides it out by itself,
-and loses or doubles nothing."""
+and loses or doubles nothing; a consumer that fails for good is replaced."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import pytest
 
 from infra.local_kafka import LocalKafka, free_port
 from radar.config import load_settings
-from streams.topics import ensure_topics
+from streams.topics import INPUT_TOPICS, ensure_topics, topic_names
 from tests.integration.conftest import WorkerProcess
 from tests.integration.test_pipeline import produce, simulated
 
@@ -74,6 +74,49 @@ def test_the_worker_rides_out_a_broker_restart(
         assert errors_during > 0
         assert ids == expected
         assert rows == len(expected)
+        assert worker.process is not None
+        assert worker.process.poll() is None
+    finally:
+        worker.stop()
+
+
+def test_a_consumer_fenced_for_good_is_replaced(
+    worker_env: dict[str, str], tmp_path: Path, capsys: Any
+) -> None:
+    """A static member fenced by another with its group.instance.id (a broker restart can do
+    this to a consumer rejoining, a duplicate deployment too) gets a fatal error: the worker
+    starts a new consumer and reads on."""
+    from confluent_kafka import Consumer
+
+    settings = load_settings(environ=worker_env)
+    ensure_topics(settings)
+    worker = WorkerProcess(worker_env, tmp_path / "worker.log").start()
+    try:
+        before, after = simulated(1, seed=31), simulated(1, seed=32)
+        produce(settings, before)
+        worker.wait_for("SELECT uniqExact(event_id) FROM events", len({e.event_id for e in before}))
+
+        intruder = Consumer(
+            settings.kafka_client_config()
+            | {
+                "group.id": f"{settings.app_id}.ingest",
+                "group.instance.id": settings.instance_id,
+                "partition.assignment.strategy": "cooperative-sticky",  # as the worker's
+                "session.timeout.ms": 6000,
+            }
+        )
+        intruder.subscribe([topic_names(settings)[t] for t in INPUT_TOPICS])
+        fenced_at = time.monotonic()
+        while worker.metric_total("radar_kafka_errors_total", operation="fatal") == 0:
+            assert time.monotonic() - fenced_at < 60, f"never fenced:\n{worker.log_tail()}"
+            intruder.poll(0.5)
+        intruder.close()
+
+        produce(settings, after)
+        expected = {e.event_id for e in before} | {e.event_id for e in after}
+        stored = worker.wait_for("SELECT uniqExact(event_id) FROM events", len(expected), 120)
+        with capsys.disabled():
+            print(f"\nfenced consumer replaced: {stored} of {len(expected)} events stored")
         assert worker.process is not None
         assert worker.process.poll() is None
     finally:
