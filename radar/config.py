@@ -152,7 +152,7 @@ SETTINGS: Final[dict[str, Setting]] = {
         "longest wait to fill a detection batch (adds to detection latency when idle)",
     ),
     "detector_tick_seconds": Setting(
-        "RADAR_DETECTOR_TICK_SECONDS", 1.0, "how often each worker looks for due deadlines"
+        "RADAR_DETECTOR_TICK_SECONDS", 0.25, "how often each worker looks for due deadlines"
     ),
     "cache_dir": Setting(
         "RADAR_CACHE_DIR", "~/.cache/contact-radar", "where infra/kafka/fetch puts Kafka's jars"

@@ -214,7 +214,7 @@ def install_detection_agent(
                 partition=partition,
                 headers=_as_bytes(command_headers(Command.TICK)),
             )
-        detection.gauge()
+        detection.gauge_soon()
 
     @app.on_partitions_revoked.connect  # type: ignore[arg-type]
     async def forget_revoked(_app: faust.App, revoked: set[faust.types.TP], **_: Any) -> None:
