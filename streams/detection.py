@@ -86,10 +86,13 @@ class PartitionedDetection:
         ):
             return
         await self._emitter.drain()
-        self.journal.save_snapshot(
-            partition, self._snapshots.dump(shard), self._clock_of(partition).watermark
-        )
         self._snapshotted_at[partition] = now
+        try:
+            data = self._snapshots.dump(shard)
+        except Exception:  # a snapshot is an optimisation: the journal still holds it all
+            log.exception("detection partition %d: snapshot not written", partition)
+            return
+        self.journal.save_snapshot(partition, data, self._clock_of(partition).watermark)
         self.metrics.snapshots.inc()
 
     async def apply(self, partition: int, events: Sequence[Event]) -> ShardRecords:

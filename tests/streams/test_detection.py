@@ -164,3 +164,23 @@ def test_a_rebuild_reads_the_snapshot_and_only_the_events_after_it() -> None:
     assert replayed_after == 3
     assert len(from_journal) == 8  # every call was due long ago
     assert from_snapshot == from_journal
+
+
+async def unpicklable_checkpoint() -> tuple[bool, int]:
+    table, store = Table(), Store()
+    wall = [NOW]
+    detection = worker(table, store, lambda: wall[0], snapshot_seconds=1)
+    detection.hear(0, ProgressReport(NOW, {CALLS_0: NOW, CALLS_1: NOW}, 2))
+    await detection.complete(await detection.apply(0, [call(1, "a")]))
+    detection.shards[0].note = lambda: None  # type: ignore[attr-defined]  # pickle refuses it
+    wall[0] += 2_000
+    await detection.checkpoint(0)
+    await detection.complete(await detection.apply(0, [call(2, "b")]))  # and goes on
+    await detection.revoke([0])
+    return detection.journal.snapshot(0) is None, len(store.rows)
+
+
+def test_a_snapshot_that_cannot_be_written_stops_nothing() -> None:
+    no_snapshot, breaches_written = asyncio.run(unpicklable_checkpoint())
+    assert no_snapshot
+    assert breaches_written == 2
