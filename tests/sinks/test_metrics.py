@@ -11,7 +11,13 @@ from prometheus_client.parser import text_string_to_metric_families
 from radar.events import EventType
 from radar.policies import load_policies
 from radar.queues import QueueFigures
-from sinks.metrics import GapMetrics, PipelineMetrics, QueueMetrics, SlaMetrics
+from sinks.metrics import (
+    DetectorStateMetrics,
+    GapMetrics,
+    PipelineMetrics,
+    QueueMetrics,
+    SlaMetrics,
+)
 from tests.factories import BASE_MS, make_event
 from tests.radar.sla.test_ground_truth import EXAMPLE
 
@@ -36,8 +42,14 @@ def test_no_label_can_hold_an_id() -> None:
     """Only closed sets as labels: a customer, ticket or agent id would explode cardinality."""
     allowed = {"channel", "type", "reason", "table", "topic", "partition", "metric", "kind"}
     allowed |= {"queue", "state"}  # queues are configured teams, a bounded set
+    allowed |= {"operation", "start"}  # Kafka calls of the ingest; what a rebuild started from
     registry = CollectorRegistry()
-    families = (PipelineMetrics(registry), SlaMetrics(registry), GapMetrics(registry))
+    families = (
+        PipelineMetrics(registry),
+        SlaMetrics(registry),
+        GapMetrics(registry),
+        DetectorStateMetrics(registry),
+    )
     declared = [m for f in families for m in vars(f).values() if isinstance(m, MetricWrapperBase)]
     assert len(declared) >= 17
     for metric in declared:
