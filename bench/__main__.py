@@ -255,6 +255,12 @@ def main() -> None:
     parser.add_argument(
         "--batch", type=int, default=5000, help="RADAR_SINK_BATCH_SIZE of the worker"
     )
+    parser.add_argument(
+        "--snapshot-seconds",
+        type=float,
+        default=10.0,
+        help="RADAR_SNAPSHOT_SECONDS of the worker (10: as one up for minutes has them)",
+    )
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory(prefix="radar-bench-") as tmp:
@@ -269,7 +275,7 @@ def main() -> None:
                 "RADAR_SINK_BATCH_SIZE": str(args.batch),
                 "RADAR_POLICIES": str(sla.bench_policies(root)),
                 "RADAR_EVENT_MAX_AGE_HOURS": "0",  # a simulated day of the past
-                "RADAR_SNAPSHOT_SECONDS": "10",  # as a worker up for minutes has them
+                "RADAR_SNAPSHOT_SECONDS": str(args.snapshot_seconds),
             }
             settings = load_settings(environ=env)
             (root / "data").mkdir()
