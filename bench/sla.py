@@ -10,7 +10,7 @@ from pathlib import Path
 from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
 
 from radar.config import Settings
-from radar.events import Direction, Event, EventType
+from radar.events import Direction, Event, EventType, Priority
 from schemas.codec import EventCodec, PayloadFormat
 from schemas.outputs import SlaEventCodec
 from schemas.registry import LocalSchemaRegistry
@@ -20,6 +20,7 @@ from streams.upstream import EventProducer
 EXAMPLE = Path(__file__).resolve().parents[1] / "config" / "policies.yaml"
 PROBE_QUEUE = "latency-probe"
 PROBE_TARGET = "2s"
+CHASE_QUEUE = "chase-probe"
 
 
 def bench_policies(folder: Path) -> Path:
@@ -28,6 +29,8 @@ def bench_policies(folder: Path) -> Path:
     probe = (
         f"  - name: latency-probe\n    match: {{channel: call, queue: {PROBE_QUEUE}}}\n"
         f"    targets: {{call_answer_time: {PROBE_TARGET}}}\n"
+        f"  - name: chase-probe\n    match: {{channel: ticket, queue: {CHASE_QUEUE}}}\n"
+        "    targets: {first_reply_time: 1h}\n"  # around the clock: owed from the start
     )
     text = text.replace("policies:\n", "policies:\n" + probe, 1)
     path = folder / "bench-policies.yaml"
@@ -55,6 +58,41 @@ def probe_detection_latency(
         )
         time.sleep(0.05)
     producer.flush()
+    published = _published_at(settings, "breach", PROBE_QUEUE, calls)
+    return [(at - due) / 1000 for due, at in published.values()]
+
+
+def probe_chase_latency(
+    producer: EventProducer, settings: Settings, customers: int = 50
+) -> list[float]:
+    """Seconds from a customer's new contact reaching Kafka to the ``customer_chase`` record
+    on their ticket that owes a reply, published by the live worker (the grace included)."""
+    sent: dict[str, int] = {}
+    for i in range(customers):
+        at = time.time_ns() // 1_000_000
+        customer, ticket = f"chaser-{at}-{i}", f"chased-ticket-{at}-{i}"
+        producer.send(
+            Event(f"{ticket}-created", EventType.TICKET_CREATED, at, ticket,
+                  customer_id=customer, queue=CHASE_QUEUE, priority=Priority.NORMAL)
+        )  # fmt: skip
+        producer.flush()
+        time.sleep(0.1)  # the reply is owed before the customer writes again
+        call_at = time.time_ns() // 1_000_000
+        producer.send(
+            Event(f"{ticket}-chase", EventType.CALL_QUEUED, call_at, f"chase-call-{at}-{i}",
+                  customer_id=customer, queue=CHASE_QUEUE, direction=Direction.INBOUND)
+        )  # fmt: skip
+        producer.flush()
+        sent[ticket] = time.time_ns() // 1_000_000  # acknowledged by Kafka
+    published = _published_at(settings, "customer_chase", CHASE_QUEUE, customers)
+    return [(at - sent[ticket]) / 1000 for ticket, (_, at) in published.items() if ticket in sent]
+
+
+def _published_at(
+    settings: Settings, kind: str, queue: str, expected: int
+) -> dict[str, tuple[int, int]]:
+    """Per interaction of ``queue``, the due time and the Kafka timestamp of its ``kind``
+    record on the SLA topic, until ``expected`` are found (or a minute passed)."""
     topic = topic_names(settings)[Topic.SLA_EVENTS]
     consumer = Consumer(
         settings.kafka_client_config()
@@ -63,20 +101,19 @@ def probe_detection_latency(
     partitions = consumer.list_topics(topic, timeout=10).topics[topic].partitions
     consumer.assign([TopicPartition(topic, p, OFFSET_BEGINNING) for p in partitions])
     codec = SlaEventCodec()
-    latencies: dict[str, float] = {}
+    found: dict[str, tuple[int, int]] = {}
     deadline = time.monotonic() + 60
     try:
-        while len(latencies) < calls and time.monotonic() < deadline:
+        while len(found) < expected and time.monotonic() < deadline:
             for message in consumer.consume(1000, 0.5):
                 if message.error() is not None:
                     continue
                 record = codec.decode(message.value() or b"")
-                if record["queue"] == PROBE_QUEUE and record["kind"] == "breach":
-                    published_ms = message.timestamp()[1]
-                    latencies[record["interaction_id"]] = (published_ms - record["due_at"]) / 1000
+                if record["kind"] == kind and record["queue"] == queue:
+                    found[record["interaction_id"]] = (record["due_at"], message.timestamp()[1])
     finally:
         consumer.close()
-    return list(latencies.values())
+    return found
 
 
 def percentiles(values: Sequence[float]) -> tuple[float, float]:
