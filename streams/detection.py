@@ -230,7 +230,8 @@ class PartitionedDetection:
         limit = now if reached is None else min(reached, now)
         for event in events:
             records.extend(shard.offer(event, min(replay_clock.observe(event.occurred_at), limit)))
-        watermark = min(replay_clock.now(), limit) if reached is None else limit
+        # an empty journal leaves the replay clock at its far-past start: 0 means "nothing yet"
+        watermark = max(0, min(replay_clock.now(), limit) if reached is None else limit)
         records.extend(shard.advance(watermark))
         # not advanced to now: the partition's backlog comes first, then a tick
         shard.queues.tally.drain()  # the previous owner counted these events

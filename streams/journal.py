@@ -109,10 +109,10 @@ class DetectorJournal:
         """How far the partition's clock had gone: a rebuild goes exactly as far, not to its
         newest event (events of input partitions that ran ahead wait, as they did live)."""
         stored = self._meta(partition, "clock")
-        return None if stored is None else int.from_bytes(stored, "big")
+        return None if stored is None else int.from_bytes(stored, "big", signed=True)
 
     def save_clock(self, partition: int, watermark: int) -> None:
-        self._save_meta(partition, "clock", watermark.to_bytes(8, "big"))
+        self._save_meta(partition, "clock", watermark.to_bytes(8, "big", signed=True))
 
     def save_snapshot(self, partition: int, data: bytes, watermark: int) -> None:
         """The partition's shard as of every entry so far: its pieces first, then the header

@@ -184,3 +184,13 @@ def test_a_snapshot_that_cannot_be_written_stops_nothing() -> None:
     no_snapshot, breaches_written = asyncio.run(unpicklable_checkpoint())
     assert no_snapshot
     assert breaches_written == 2
+
+
+async def tick_before_anything() -> int | None:
+    detection = worker(Table(), Store())
+    await detection.complete(await detection.tick(0, NOW))  # no event, no report yet
+    return detection.journal.clock(0)
+
+
+def test_a_partition_ticked_before_any_event_or_report_keeps_a_clock_at_zero() -> None:
+    assert asyncio.run(tick_before_anything()) == 0
