@@ -68,6 +68,9 @@ SETTINGS: Final[dict[str, Setting]] = {
     "clickhouse_user": Setting("CLICKHOUSE_USER", "default", "server user"),
     "clickhouse_password": Setting("CLICKHOUSE_PASSWORD", "", "server password", secret=True),
     "clickhouse_database": Setting("CLICKHOUSE_DATABASE", "radar", "database for all tables"),
+    "clickhouse_cluster": Setting(
+        "CLICKHOUSE_CLUSTER", "", "cluster name in the servers' remote_servers; empty = one node"
+    ),
     "instance_id": Setting(
         "RADAR_INSTANCE_ID",
         "",
@@ -182,6 +185,7 @@ class Settings:
     clickhouse_user: str
     clickhouse_password: str
     clickhouse_database: str
+    clickhouse_cluster: str
     instance_id: str
     kafka_session_timeout: float
     app_id: str

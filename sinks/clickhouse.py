@@ -26,6 +26,7 @@ from radar.events import Author, Direction, Event, EventType, Priority, TicketSt
 from radar.gaps.detector import GapRecord
 from radar.queues import ContactRecord
 from radar.sla.records import SlaKind, SlaRecord
+from sinks.cluster import TableLayout
 
 EVENT_COLUMNS: Final[tuple[str, ...]] = (
     "event_id",
@@ -225,9 +226,10 @@ def split_statements(sql: str) -> list[str]:
 class ClickHouseStore:
     """The project's tables in one database; thread-safe by a lock (chDB is one session)."""
 
-    def __init__(self, client: Any, database: str) -> None:
+    def __init__(self, client: Any, database: str, layout: TableLayout | None = None) -> None:
         self._client = client
         self.database = database
+        self.layout = layout or TableLayout(database=database)
         self._lock = threading.Lock()
 
     @classmethod
@@ -240,18 +242,18 @@ class ClickHouseStore:
                 "username": settings.clickhouse_user,
                 "password": settings.clickhouse_password,
             }
+        layout = TableLayout(settings.clickhouse_cluster or None, database)
+        if layout.cluster:
+            # An insert returns once every shard has its rows: nothing waits in a local queue.
+            kwargs["settings"] = {"distributed_foreground_insert": 1}
         bootstrap = clickhouse_connect.get_client(**kwargs)
-        bootstrap.command(f"CREATE DATABASE IF NOT EXISTS {database}")
-        return cls(clickhouse_connect.get_client(database=database, **kwargs), database)
+        bootstrap.command(f"CREATE DATABASE IF NOT EXISTS {database}{layout.on_cluster}")
+        return cls(clickhouse_connect.get_client(database=database, **kwargs), database, layout)
 
     def migrate(self) -> list[str]:
         """Apply the migrations not yet recorded in ``schema_migrations``; returns those applied."""
         with self._lock:
-            self._client.command(
-                "CREATE TABLE IF NOT EXISTS schema_migrations "
-                "(version String, applied_at DateTime64(3, 'UTC') DEFAULT now64(3)) "
-                "ENGINE = ReplacingMergeTree ORDER BY version"
-            )
+            self._client.command(self.layout.migrations_table())
             done = {
                 row[0]
                 for row in self._client.query("SELECT version FROM schema_migrations").result_rows
@@ -261,7 +263,8 @@ class ClickHouseStore:
                 if version in done:
                     continue
                 for statement in split_statements(sql):
-                    self._client.command(statement)
+                    for rendered in self.layout.render(statement):
+                        self._client.command(rendered)
                 self._client.insert("schema_migrations", [[version]], column_names=["version"])
                 applied.append(version)
             return applied

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Any
 
@@ -91,3 +92,45 @@ def test_grafana_is_provisioned_with_the_dashboard_and_its_datasource() -> None:
             assert panel["datasource"]["uid"] == uid, panel["title"]
             assert panel["targets"], panel["title"]
     assert len(dashboard_expressions()) >= 25
+
+
+def _xml(name: str) -> ET.Element:
+    return ET.parse(ROOT / "infra" / "clickhouse" / "cluster" / name).getroot()
+
+
+def test_the_cluster_profile_has_two_shards_a_keeper_and_two_workers() -> None:
+    services = _compose()["services"]
+    profile = {name for name, s in services.items() if "cluster" in s.get("profiles", [])}
+    assert profile == {"clickhouse-keeper", "clickhouse-1", "clickhouse-2", "worker-a", "worker-b"}
+    servers = _xml("remote-servers.xml")
+    remote = servers.find("remote_servers")
+    assert remote is not None
+    (cluster,) = list(remote)
+    hosts = [shard.findtext("replica/host") for shard in cluster.findall("shard")]
+    assert hosts == ["clickhouse-1", "clickhouse-2"]
+    assert servers.findtext("zookeeper/node/host") == "clickhouse-keeper"
+    workers = [services["worker-a"], services["worker-b"]]
+    assert {w["environment"]["CLICKHOUSE_CLUSTER"] for w in workers} == {cluster.tag}
+    assert sorted(w["environment"]["CLICKHOUSE_HOST"] for w in workers) == hosts
+    assert len({w["environment"]["RADAR_INSTANCE_ID"] for w in workers}) == 2
+    assert len({w["volumes"][0] for w in workers}) == 2  # each its own state
+    for worker in workers:
+        assert set(worker["environment"]) <= {s.env for s in SETTINGS.values()}
+
+
+def test_each_cluster_node_has_its_own_shard_macros() -> None:
+    services = _compose()["services"]
+    seen = set()
+    for shard, host in enumerate(["clickhouse-1", "clickhouse-2"], start=1):
+        mounts = services[host]["volumes"]
+        assert any(m.startswith("./infra/clickhouse/cluster/remote-servers.xml:") for m in mounts)
+        (macros_file,) = [m.split(":")[0] for m in mounts if "macros" in m]
+        macros = ET.parse(ROOT / macros_file).getroot()
+        assert macros.findtext("macros/shard") == str(shard)
+        assert macros.findtext("macros/replica") == host
+        seen.add(macros_file)
+    assert len(seen) == 2
+    keeper = services["clickhouse-keeper"]["volumes"][0].split(":")[0]
+    assert ET.parse(ROOT / keeper).getroot().findtext("keeper_server/tcp_port") == (
+        _xml("remote-servers.xml").findtext("zookeeper/node/port")
+    )
