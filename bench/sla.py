@@ -11,10 +11,10 @@ from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
 
 from radar.config import Settings
 from radar.events import Direction, Event, EventType, Priority
+from radar.sla.output import SLA_OUTPUT
 from schemas.codec import EventCodec, PayloadFormat
-from schemas.outputs import SlaEventCodec
+from schemas.outputs import RecordCodec
 from schemas.registry import LocalSchemaRegistry
-from streams.topics import Topic, topic_names
 from streams.upstream import EventProducer
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "config" / "policies.yaml"
@@ -93,14 +93,14 @@ def _published_at(
 ) -> dict[str, tuple[int, int]]:
     """Per interaction of ``queue``, the due time and the Kafka timestamp of its ``kind``
     record on the SLA topic, until ``expected`` are found (or a minute passed)."""
-    topic = topic_names(settings)[Topic.SLA_EVENTS]
+    topic = settings.topic(str(SLA_OUTPUT.topic))
     consumer = Consumer(
         settings.kafka_client_config()
         | {"group.id": f"bench-probe-{time.time_ns()}", "enable.auto.commit": False}
     )
     partitions = consumer.list_topics(topic, timeout=10).topics[topic].partitions
     consumer.assign([TopicPartition(topic, p, OFFSET_BEGINNING) for p in partitions])
-    codec = SlaEventCodec()
+    codec = RecordCodec(SLA_OUTPUT)
     found: dict[str, tuple[int, int]] = {}
     deadline = time.monotonic() + 60
     try:

@@ -19,7 +19,7 @@ from radar.events import Event, Rejection, millis_to_iso, parse_json_event
 from radar.intake import Duplicate, EventTimeWindow, Intake
 from radar.policies import PolicySet
 from radar.pseudonyms import Pseudonymizer
-from radar.shard import DetectorShard, ShardRecords
+from radar.shard import OUTPUTS, DetectorShard, ShardRecords
 
 Emit = Callable[[dict[str, Any]], None]
 
@@ -30,9 +30,7 @@ class ReplaySummary:
     accepted: int = 0
     duplicates: int = 0
     rejected: Counter[str] = field(default_factory=Counter)
-    sla_records: int = 0
-    gap_records: int = 0
-    churn_records: int = 0
+    records: Counter[str] = field(default_factory=Counter)  # by output name
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -40,10 +38,7 @@ class ReplaySummary:
             "accepted": self.accepted,
             "duplicates": self.duplicates,
             "rejected": dict(sorted(self.rejected.items())),
-            "sla_records": self.sla_records,
-            "gap_records": self.gap_records,
-            "churn_records": self.churn_records,
-        }
+        } | {o.summary_key: self.records[o.name] for o in OUTPUTS if o.replayed}
 
 
 def replay(
@@ -78,15 +73,11 @@ def replay(
     detection = EventTimeDetection(policies)
 
     def emit_records(records: ShardRecords) -> None:
-        summary.sla_records += len(records.sla)
-        summary.gap_records += len(records.gaps)
-        summary.churn_records += len(records.churn)
-        for record in records.sla:
-            emit(record.as_json())
-        for gap in records.gaps:
-            emit(gap.as_json())
-        for signal in records.churn:
-            emit(signal.as_json())
+        for output, output_records in records.outputs():
+            if output.replayed:
+                summary.records[output.name] += len(output_records)
+                for record in output_records:
+                    emit(record.as_json())
 
     for number, line in enumerate(lines, start=1):
         if not line.strip():

@@ -10,56 +10,79 @@ churn) finds its facts in one shard.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Iterator
+from typing import Any, Final
 
 from radar.churn.detector import ChurnDetector, ChurnRecord
+from radar.churn.output import CHURN_OUTPUT
 from radar.events import Event
 from radar.gaps.detector import AssigneeGapDetector, GapRecord
+from radar.gaps.output import GAP_OUTPUT
+from radar.outputs import Output, OutputRecord
 from radar.policies import PolicySet
-from radar.queues import ContactRecord, QueueFigures
+from radar.queue_output import CONTACT_OUTPUT
+from radar.queues import QueueFigures
 from radar.sequencer import EventSequencer
 from radar.sla.engine import SlaEngine
+from radar.sla.output import SLA_OUTPUT
 from radar.sla.records import SlaRecord
 
 Record = SlaRecord | GapRecord | ChurnRecord
 
+# Every detector's output, in the order a batch is stored and published: the one registration
+# a new detector adds beside running it in ``_Detectors``.
+OUTPUTS: Final[tuple[Output[Any], ...]] = (SLA_OUTPUT, GAP_OUTPUT, CONTACT_OUTPUT, CHURN_OUTPUT)
+_OUTPUT_OF: Final = {output.record_type: output.name for output in OUTPUTS}
 
-@dataclass
+
 class ShardRecords:
-    sla: list[SlaRecord] = field(default_factory=list)
-    gaps: list[GapRecord] = field(default_factory=list)
-    churn: list[ChurnRecord] = field(default_factory=list)
-    contacts: list[ContactRecord] = field(default_factory=list)  # written on arrival
+    """A batch of every detector's records, by output: ``records.sla`` is ``records["sla"]``."""
+
+    __slots__ = ("_by_output",)
+
+    def __init__(self) -> None:
+        self._by_output: dict[str, list[Any]] = {output.name: [] for output in OUTPUTS}
 
     @classmethod
-    def of(cls, records: list[Record]) -> ShardRecords:
+    def of(cls, records: Iterable[OutputRecord]) -> ShardRecords:
         out = cls()
         for record in records:
-            if isinstance(record, SlaRecord):
-                out.sla.append(record)
-            elif isinstance(record, GapRecord):
-                out.gaps.append(record)
-            else:
-                out.churn.append(record)
+            out._by_output[_OUTPUT_OF[type(record)]].append(record)
         return out
 
+    def __getitem__(self, output: str) -> list[Any]:
+        return self._by_output[output]
+
+    def __setitem__(self, output: str, records: list[Any]) -> None:
+        if output not in self._by_output:
+            raise KeyError(output)
+        self._by_output[output] = records
+
+    def __getattr__(self, output: str) -> list[Any]:
+        if output.startswith("_"):
+            raise AttributeError(output)
+        try:
+            return self._by_output[output]
+        except KeyError:
+            raise AttributeError(output) from None
+
+    def outputs(self) -> Iterator[tuple[Output[Any], list[Any]]]:
+        """Each output with its records, in ``OUTPUTS`` order."""
+        return ((output, self._by_output[output.name]) for output in OUTPUTS)
+
     def extend(self, other: ShardRecords) -> None:
-        self.sla += other.sla
-        self.gaps += other.gaps
-        self.churn += other.churn
-        self.contacts += other.contacts
+        for name, records in other._by_output.items():
+            self._by_output[name] += records
 
     def __len__(self) -> int:
-        return len(self.sla) + len(self.gaps) + len(self.churn) + len(self.contacts)
+        return sum(map(len, self._by_output.values()))
 
     def without(self, known: set[str]) -> ShardRecords:
         """These records but those whose ids are in ``known``."""
-        return ShardRecords(
-            [r for r in self.sla if r.id not in known],
-            [r for r in self.gaps if r.id not in known],
-            [r for r in self.churn if r.id not in known],
-            [r for r in self.contacts if r.id not in known],
-        )
+        out = ShardRecords()
+        for name, records in self._by_output.items():
+            out._by_output[name] = [r for r in records if r.id not in known]
+        return out
 
 
 class _Detectors:
@@ -115,7 +138,7 @@ class DetectorShard:
     def offer(self, event: Event, watermark: int) -> ShardRecords:
         self.queues.apply(event)  # on arrival: a wallboard cannot wait out the grace period
         records = ShardRecords.of(self._sequencer.offer(event, watermark))
-        records.contacts = self.queues.take_records()
+        records["contacts"] = self.queues.take_records()
         return records
 
     def advance(self, watermark: int) -> ShardRecords:

@@ -12,9 +12,7 @@ from typing import Any
 import avro.schema
 import fastavro
 
-from radar.churn.detector import ChurnRecord
-from radar.gaps.detector import GapRecord
-from radar.sla.records import SlaRecord
+from radar.outputs import Output
 from schemas.catalog import canonical_id, parse_codec_schema
 from schemas.wire import frame, unframe
 
@@ -40,20 +38,15 @@ class OutputSchema:
 
 
 class RecordCodec(OutputSchema):
-    """Encodes a detector's record dataclass (enum fields as their values)."""
+    """Encodes a detector's records (enum fields as their values) with its output's schema."""
 
-    def encode_record(self, record: SlaRecord | GapRecord | ChurnRecord) -> bytes:
+    def __init__(self, output: Output[Any]) -> None:
+        if output.avro_schema is None:
+            raise ValueError(f"{output.title} has no Avro schema: its records are not published")
+        super().__init__(output.avro_schema)
+
+    def encode_record(self, record: Any) -> bytes:
         return self.encode(_plain(asdict(record)))
-
-
-class SlaEventCodec(RecordCodec):
-    def __init__(self) -> None:
-        super().__init__("sla_event.avsc")
-
-
-class ChurnSignalCodec(RecordCodec):
-    def __init__(self) -> None:
-        super().__init__("churn_signal.avsc")
 
 
 def _plain(value: Any) -> Any:
@@ -65,8 +58,3 @@ def _plain(value: Any) -> Any:
     if isinstance(value, list | tuple):
         return [_plain(v) for v in value]
     return value
-
-
-class AssigneeGapCodec(RecordCodec):
-    def __init__(self) -> None:
-        super().__init__("assignee_gap.avsc")

@@ -7,25 +7,20 @@ Calls here block: the worker runs them on one dedicated thread (``sinks/writer.p
 
 from __future__ import annotations
 
-import json
 import re
 import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from dataclasses import fields as dataclass_fields
 from importlib import resources
 from typing import Any, Final
 
 import clickhouse_connect
 
-from radar.churn.detector import ChurnRecord
 from radar.config import Settings
 from radar.dedup import SourcePosition
 from radar.events import Author, Direction, Event, EventType, Priority, TicketStatus
-from radar.gaps.detector import GapRecord
-from radar.queues import ContactRecord
-from radar.sla.records import SlaKind, SlaRecord
+from radar.outputs import Output
 from sinks.cluster import TableLayout
 
 EVENT_COLUMNS: Final[tuple[str, ...]] = (
@@ -54,28 +49,6 @@ EVENT_COLUMNS: Final[tuple[str, ...]] = (
     "payload_format",
     "ingested_at",
 )
-
-CHURN_COLUMNS: Final[tuple[str, ...]] = tuple(f.name for f in dataclass_fields(ChurnRecord))
-GAP_COLUMNS: Final[tuple[str, ...]] = tuple(f.name for f in dataclass_fields(GapRecord))
-CONTACT_COLUMNS: Final[tuple[str, ...]] = tuple(f.name for f in dataclass_fields(ContactRecord))
-# SlaRecord field -> sla_events column ("group" is a keyword in SQL)
-SLA_FIELDS: Final[tuple[str, ...]] = tuple(f.name for f in dataclass_fields(SlaRecord))
-SLA_COLUMNS: Final[tuple[str, ...]] = tuple("group_name" if f == "group" else f for f in SLA_FIELDS)
-TARGET_FIELDS: Final[tuple[str, ...]] = (
-    "interaction_id", "metric", "cycle", "channel", "policy", "queue", "customer_id", "owner",
-)  # fmt: skip
-TARGET_COLUMNS: Final[tuple[str, ...]] = (
-    *TARGET_FIELDS, "state", "started_at", "due_at", "elapsed_ms", "updated_at", "record_id",
-)  # fmt: skip
-# The state a target is in after a record of each kind (chases do not change a target).
-_TARGET_STATE: Final = {
-    SlaKind.WARNING: "at_risk",
-    SlaKind.BREACH: "breached",
-    SlaKind.ESCALATION: "breached",
-    SlaKind.ACHIEVED: "achieved",
-    SlaKind.FULFILLED: "fulfilled",
-    SlaKind.RETRACTED: "running",
-}
 
 # Users' statements (``/query``, ``radar query``): the limits first, then read-only mode, which
 # from then on refuses writes, DDL, table functions (file, url, remote, s3) and any change of
@@ -140,23 +113,6 @@ def event_columns(batch: Sequence[IngestedEvent]) -> list[list[Any]]:
         [item.payload_format for item in batch],
         [item.ingested_at for item in batch],
     ]
-
-
-def sla_rows(records: Sequence[SlaRecord]) -> list[list[Any]]:
-    return [[getattr(r, name) for name in SLA_FIELDS] for r in records]
-
-
-def target_rows(records: Sequence[SlaRecord]) -> list[list[Any]]:
-    rows = []
-    for r in records:
-        state = _TARGET_STATE.get(r.kind)
-        if state is None:
-            continue
-        if r.kind is SlaKind.ACHIEVED and r.late:
-            state = "achieved_late"
-        head = [getattr(r, name) for name in TARGET_FIELDS]
-        rows.append([*head, state, r.started_at, r.due_at, r.elapsed_ms, r.detected_at, r.id])
-    return rows
 
 
 def _enum(kind: Any, value: Any) -> Any:
@@ -277,54 +233,13 @@ class ClickHouseStore:
                 "events", event_columns(batch), column_names=EVENT_COLUMNS, column_oriented=True
             )
 
-    def insert_sla_records(self, records: Sequence[SlaRecord]) -> None:
-        if not records:
-            return
+    def insert_records(self, output: Output[Any], records: Sequence[Any]) -> None:
+        """A detector's records into each of its tables, as its ``Output`` describes them."""
+        tables = [(t, t.rows(records)) for t in output.tables] if records else []
         with self._lock:
-            self._client.insert("sla_events", sla_rows(records), column_names=SLA_COLUMNS)
-            targets = target_rows(records)
-            if targets:
-                self._client.insert("sla_targets", targets, column_names=TARGET_COLUMNS)
-
-    def insert_gap_records(self, records: Sequence[GapRecord]) -> None:
-        if not records:
-            return
-        rows = [[getattr(r, name) for name in GAP_COLUMNS] for r in records]
-        with self._lock:
-            self._client.insert("assignee_gaps", rows, column_names=GAP_COLUMNS)
-
-    def insert_contact_records(self, records: Sequence[ContactRecord]) -> None:
-        rows = [[getattr(r, name) for name in CONTACT_COLUMNS] for r in records]
-        if rows:
-            with self._lock:
-                self._client.insert("queue_contacts", rows, column_names=CONTACT_COLUMNS)
-
-    def insert_churn_records(self, records: Sequence[ChurnRecord]) -> None:
-        if not records:
-            return
-        signals = [
-            [
-                r.id,
-                r.customer_id,
-                r.level.value,
-                r.previous_level.value,
-                r.score,
-                json.dumps([reason.as_json() for reason in r.reasons]),
-                r.changed_at,
-                r.last_contact_at,
-                r.usual_gap_ms,
-                r.detected_at,
-            ]
-            for r in records
-        ]
-        levels = [[r.customer_id, r.level.value, r.score, r.changed_at, r.id] for r in records]
-        with self._lock:
-            self._client.insert("churn_signals", signals, column_names=CHURN_COLUMNS)
-            self._client.insert(
-                "churn_levels",
-                levels,
-                column_names=("customer_id", "level", "score", "changed_at", "record_id"),
-            )
+            for table, rows in tables:
+                if rows:
+                    self._client.insert(table.table, rows, column_names=table.columns)
 
     def existing_ids(self, table: str, ids: Sequence[str]) -> set[str]:
         """Which of these record ids ``table`` (sla_events, assignee_gaps) already holds."""

@@ -6,15 +6,21 @@ state): never a customer, ticket or agent id.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from typing import Final
+import time
+from collections import Counter as CountOf
+from collections.abc import Iterable, Iterator, Sequence
+from typing import TYPE_CHECKING, Any, Final
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.core import REGISTRY, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
+from radar.outputs import Labels, Output
 from radar.policies import PolicySet
 from radar.queues import Count, Duration, QueueSnapshot, QueueTally
+
+if TYPE_CHECKING:
+    from radar.shard import DetectorShard
 
 SINK_LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
 
@@ -90,70 +96,45 @@ class PipelineMetrics:
         )
 
 
-DETECTION_LATENCY_BUCKETS = (0.1, 0.25, 0.5, 1.0, 2.0, 5.0, 10.0, 30.0, 60.0, 300.0)
+class OutputMetrics:
+    """What a detector's ``Output`` says to count: counters and histograms of its records as
+    they are written, and gauges of its state, summed over the shards this worker owns."""
 
+    def __init__(self, output: Output[Any], registry: CollectorRegistry = REGISTRY) -> None:
+        self.output = output
+        self.counters = [
+            Counter(c.metric, c.help, list(c.labels), registry=registry) for c in output.counted
+        ]
+        self.histograms = [
+            Histogram(t.metric, t.help, buckets=t.buckets, registry=registry) for t in output.timed
+        ]
+        self.gauges = {
+            g.metric: Gauge(g.metric, g.help, list(g.labels), registry=registry)
+            for g in output.gauges
+        }
 
-class SlaMetrics:
-    def __init__(self, registry: CollectorRegistry = REGISTRY) -> None:
-        self.records = Counter(
-            "radar_sla_records_total",
-            "SLA records emitted (warnings, breaches, achieved, retractions ...).",
-            ["channel", "metric", "kind", "queue"],
-            registry=registry,
-        )
-        self.running = Gauge(
-            "radar_sla_targets_running", "SLA targets running now.", ["queue"], registry=registry
-        )
-        self.at_risk = Gauge(
-            "radar_sla_targets_at_risk",
-            "Running targets past a warning fraction, not breached.",
-            ["queue"],
-            registry=registry,
-        )
-        self.breached_open = Gauge(
-            "radar_sla_targets_breached_open",
-            "Breached targets still not met (still owed to the customer).",
-            ["queue"],
-            registry=registry,
-        )
-        self.detection_latency = Histogram(
-            "radar_sla_detection_latency_seconds",
-            "From a breach's due time to its record (the grace period included).",
-            buckets=DETECTION_LATENCY_BUCKETS,
-            registry=registry,
-        )
+    def count(self, records: Sequence[Any], now: float | None = None) -> None:
+        for counted, counter in zip(self.output.counted, self.counters, strict=True):
+            for labels, n in CountOf(map(counted.label_values, records)).items():
+                counter.labels(*labels).inc(n)
+        now = time.time() if now is None else now
+        for timed, histogram in zip(self.output.timed, self.histograms, strict=True):
+            for record in records:
+                since = timed.since(record)
+                if since is not None:
+                    histogram.observe(max(0.0, now - since / 1000))
 
-
-class GapMetrics:
-    def __init__(self, registry: CollectorRegistry = REGISTRY) -> None:
-        self.transitions = Counter(
-            "radar_assignee_gaps_total",
-            "Missing-assignee gaps opened and closed.",
-            ["kind", "state"],
-            registry=registry,
-        )
-        self.open = Gauge(
-            "radar_assignee_gaps_open",
-            "Missing-assignee gaps open now.",
-            ["kind", "queue"],
-            registry=registry,
-        )
-
-
-class ChurnMetrics:
-    def __init__(self, registry: CollectorRegistry = REGISTRY) -> None:
-        self.transitions = Counter(
-            "radar_churn_transitions_total",
-            "Customers moving between churn levels.",
-            ["previous_level", "level"],
-            registry=registry,
-        )
-        self.customers = Gauge(
-            "radar_churn_customers",
-            "Customers at each churn level now.",
-            ["level"],
-            registry=registry,
-        )
+    def read_state(self, shards: Iterable[DetectorShard]) -> None:
+        if self.output.read_state is None:
+            return
+        totals: dict[tuple[str, Labels], float] = {}
+        for shard in shards:
+            for metric, labels, value in self.output.read_state(shard):
+                totals[metric, labels] = totals.get((metric, labels), 0.0) + value
+        for gauge in self.gauges.values():
+            gauge.clear()
+        for (metric, labels), value in totals.items():
+            self.gauges[metric].labels(*labels).set(value)
 
 
 class DetectorStateMetrics:

@@ -148,10 +148,10 @@ class PartitionedDetection:
             return records
         await self._emitter.drain()  # the tables must hold all this worker has emitted
         known: set[str] = set()
-        for sink in self._sinks:
-            ids = [r.id for r in sink.records(records)]
+        for output, output_records in records.outputs():
+            ids = [r.id for r in output_records]
             if ids:
-                known |= await self._writer.call(self._writer.store.existing_ids, sink.table, ids)
+                known |= await self._writer.call(self._writer.store.existing_ids, output.table, ids)
         return records.without(known)
 
     async def complete(self, records: ShardRecords) -> None:
@@ -200,7 +200,8 @@ class PartitionedDetection:
             if (watermark := self._clock_of(partition).watermark) > 0:
                 self.metrics.clock.labels(str(partition)).set(watermark / 1000)
         for sink in self._sinks:
-            sink.gauge(self.shards.values())
+            if sink.metrics is not None:
+                sink.metrics.read_state(self.shards.values())
         snapshot = QueueSnapshot()
         for shard in self.shards.values():
             self.queue_metrics.add(shard.queues.tally.drain())

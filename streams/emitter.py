@@ -13,12 +13,14 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from radar.shard import DetectorShard, ShardRecords
+from radar.outputs import Output
+from radar.shard import ShardRecords
 from schemas.codec import CONTENT_TYPE_HEADER, PayloadFormat
+from sinks.metrics import OutputMetrics
 from sinks.writer import SinkWriter
 from streams.publisher import KafkaPublisher, OutboundMessage
 
@@ -36,16 +38,13 @@ EXIT_FAILPOINT = 137
 
 @dataclass
 class DetectorSink:
-    """Where one detector's records go, and how they are counted."""
+    """Where one detector's records go: its ``Output`` says which tables, topic and counts."""
 
-    name: str
-    records: Callable[[ShardRecords], Sequence[Any]]  # this detector's part of the output
-    table: str
-    insert: Callable[[Sequence[Any]], None]  # a ClickHouseStore method
-    publish: KafkaPublisher | None  # None: the table only
-    encode: Callable[[Any], bytes]
-    count: Callable[[Sequence[Any]], None] = lambda records: None
-    gauge: Callable[[Iterable[DetectorShard]], None] = lambda shards: None
+    output: Output[Any]
+    insert: Callable[[Sequence[Any]], None]  # into the output's tables
+    publish: KafkaPublisher | None = None  # None: the tables only
+    encode: Callable[[Any], bytes] | None = None
+    metrics: OutputMetrics | None = None
 
 
 class RecordEmitter:
@@ -87,7 +86,7 @@ class RecordEmitter:
 
     async def emit(self, records: ShardRecords) -> None:
         for sink in self.sinks:
-            await self.emit_to(sink, sink.records(records))
+            await self.emit_to(sink, records[sink.output.name])
 
     async def emit_to(self, sink: DetectorSink, records: Sequence[Any]) -> None:
         """Published first, then written: a rebuilt shard re-emits the records its table
@@ -95,14 +94,13 @@ class RecordEmitter:
         the two publishes a record twice (same id) rather than never."""
         if not records:
             return
-        if sink.publish is not None:
+        if sink.publish is not None and sink.encode is not None:
+            key, encode = sink.output.key, sink.encode
             await sink.publish(
-                [
-                    OutboundMessage(r.interaction_id.encode(), sink.encode(r), list(_AVRO))
-                    for r in records
-                ]
+                [OutboundMessage(key(r).encode(), encode(r), list(_AVRO)) for r in records]
             )
             if os.environ.get(_FAILPOINT) == CRASH_AFTER_PUBLISH:
                 os._exit(EXIT_FAILPOINT)
-        await self._writer.write(sink.table, sink.insert, records)
-        sink.count(records)
+        await self._writer.write(sink.output.table, sink.insert, records)
+        if sink.metrics is not None:
+            sink.metrics.count(records)

@@ -9,18 +9,18 @@ from typing import Final
 
 from radar.config import Settings
 from radar.events import Channel, EventType
+from radar.shard import OUTPUTS
 
 log = logging.getLogger(__name__)
 
 
 class Topic(StrEnum):
+    """Inputs and dead letters; each detector's output names its own topic (``Output.topic``)."""
+
     CALLS = "support.calls"
     CHATS = "support.chats"
     TICKETS = "support.tickets"
     AGENTS = "support.agents"
-    SLA_EVENTS = "support.sla-events"
-    CHURN_SIGNALS = "support.churn-signals"
-    ASSIGNEE_GAPS = "support.assignee-gaps"
     DEAD_LETTER = "support.dead-letter"
 
 
@@ -41,6 +41,11 @@ def topic_for(event_type: EventType) -> Topic:
 def topic_names(settings: Settings, topics: Iterable[Topic] = tuple(Topic)) -> dict[Topic, str]:
     """Each topic's name with the configured prefix."""
     return {topic: settings.topic(topic.value) for topic in topics}
+
+
+def output_topics(settings: Settings) -> list[str]:
+    """The registered detectors' output topics, with the configured prefix."""
+    return [settings.topic(output.topic) for output in OUTPUTS if output.topic]
 
 
 def detection_topic(settings: Settings) -> str:
@@ -66,7 +71,11 @@ def ensure_topics(settings: Settings, timeout: float = 30.0) -> list[str]:
     partitions, replication = settings.topic_partitions, settings.topic_replication
     wanted = [
         NewTopic(name, partitions, replication)
-        for name in [*topic_names(settings).values(), detection_topic(settings)]
+        for name in [
+            *topic_names(settings).values(),
+            *output_topics(settings),
+            detection_topic(settings),
+        ]
     ]
     wanted.append(
         NewTopic(

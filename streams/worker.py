@@ -21,14 +21,7 @@ from radar.policies import PolicySet, load_policies
 from schemas.codec import EventCodec
 from schemas.registry import ConfluentSchemaRegistry, LocalSchemaRegistry, SchemaResolver
 from sinks.clickhouse import ClickHouseStore
-from sinks.metrics import (
-    ChurnMetrics,
-    DetectorStateMetrics,
-    GapMetrics,
-    PipelineMetrics,
-    QueueMetrics,
-    SlaMetrics,
-)
+from sinks.metrics import DetectorStateMetrics, PipelineMetrics, QueueMetrics
 from sinks.writer import SinkWriter
 from streams.app import create_app, create_journal, install_detection_agent, install_ingest_agent
 from streams.bulk_ingest import BulkIngest
@@ -37,7 +30,7 @@ from streams.endpoint import RunFile, WorkerEndpoint
 from streams.feed import DetectionFeed
 from streams.ingest import Ingestor
 from streams.journal import JOURNAL_TABLE
-from streams.outputs import churn_sink, contact_sink, gap_sink, sla_sink
+from streams.outputs import detector_sinks
 from streams.publisher import KafkaPublisher, create_producer
 from streams.topics import (
     Topic,
@@ -100,12 +93,11 @@ def run_worker(settings: Settings) -> None:
     def publisher(topic: Topic) -> KafkaPublisher:
         return KafkaPublisher(producer, topic_names(settings)[topic], in_publish_thread)
 
-    sinks = [
-        sla_sink(store, publisher(Topic.SLA_EVENTS), SlaMetrics(REGISTRY)),
-        gap_sink(store, publisher(Topic.ASSIGNEE_GAPS), GapMetrics(REGISTRY)),
-        contact_sink(store),
-        churn_sink(store, publisher(Topic.CHURN_SIGNALS), ChurnMetrics(REGISTRY)),
-    ]
+    sinks = detector_sinks(
+        store,
+        lambda topic: KafkaPublisher(producer, settings.topic(topic), in_publish_thread),
+        REGISTRY,
+    )
     detection = PartitionedDetection(
         policies,
         create_journal(

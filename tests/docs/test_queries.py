@@ -18,15 +18,19 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from radar.churn.detector import ChurnLevel
+from radar.churn.output import CHURN_OUTPUT
 from radar.config import load_settings
 from radar.dedup import SourcePosition
 from radar.events import Channel, Direction, Event, EventType
 from radar.gaps.detector import GapState
+from radar.gaps.output import GAP_OUTPUT
 from radar.policies import PolicySet, load_policies
+from radar.queue_output import CONTACT_OUTPUT
 from radar.replay import EventTimeDetection
 from radar.shard import ShardRecords
 from radar.simulate.center import DAY_MS, CenterModel
 from radar.simulate.generator import Simulation, SimulationOptions
+from radar.sla.output import SLA_OUTPUT
 from radar.sla.records import SlaKind
 from sinks.clickhouse import ClickHouseStore, IngestedEvent
 from tests.factories import first_copies
@@ -83,11 +87,10 @@ def day(chdb_path: Path) -> Iterator[Day]:
     store.insert_events(
         [IngestedEvent(e, SourcePosition("t", 0, n), "json", 0) for n, e in enumerate(events)]
     )
-    store.insert_sla_records(records.sla)
-    store.insert_gap_records(records.gaps)
-    store.insert_churn_records(records.churn)
+    for output in (SLA_OUTPUT, GAP_OUTPUT, CHURN_OUTPUT):
+        store.insert_records(output, records[output.name])
     for half in (records.contacts[::2], records.contacts[1::2]):  # two inserts, as live
-        store.insert_contact_records(half)
+        store.insert_records(CONTACT_OUTPUT, half)
     yield Day(store, policies, events, records)
     store.close()
 

@@ -13,13 +13,14 @@ import pytest
 
 from radar.config import Settings, load_settings
 from radar.events import Event, EventType, Priority
+from radar.shard import OUTPUTS
 from radar.simulate.center import DAY_MS, CenterModel
 from radar.simulate.generator import Simulation, SimulationOptions
 from schemas.codec import EventCodec, PayloadFormat
-from schemas.outputs import AssigneeGapCodec, ChurnSignalCodec, RecordCodec, SlaEventCodec
+from schemas.outputs import RecordCodec
 from schemas.registry import LocalSchemaRegistry
 from streams.emitter import CRASH_AFTER_PUBLISH, EXIT_FAILPOINT
-from streams.topics import Topic, ensure_topics, topic_names
+from streams.topics import ensure_topics
 from streams.upstream import EventProducer
 from tests.integration.conftest import WorkerProcess, read_topic_to_end, ticket_policies
 from tests.integration.test_ground_truth_live import wait_until_settled
@@ -36,10 +37,8 @@ TABLES = {  # output table -> the time that says when live mode knew the row
     "queue_contacts": "at",
 }
 POLICIES = ticket_policies("3s")
-TOPICS: dict[Topic, RecordCodec] = {
-    Topic.SLA_EVENTS: SlaEventCodec(),
-    Topic.ASSIGNEE_GAPS: AssigneeGapCodec(),
-    Topic.CHURN_SIGNALS: ChurnSignalCodec(),
+TOPICS: dict[str, RecordCodec] = {  # output topic -> its codec
+    str(output.topic): RecordCodec(output) for output in OUTPUTS if output.topic
 }
 
 
@@ -72,10 +71,8 @@ def outputs(worker: WorkerProcess, settings: Settings, known_by: int) -> dict[st
         ).rows
         found[table] = {row[0] for row in rows}
     for topic, codec in TOPICS.items():
-        records = [
-            codec.decode(v) for v in read_topic_to_end(settings, topic_names(settings)[topic])
-        ]
-        found[topic.value] = {r["id"] for r in records if r["detected_at"] <= known_by}
+        records = [codec.decode(v) for v in read_topic_to_end(settings, settings.topic(topic))]
+        found[topic] = {r["id"] for r in records if r["detected_at"] <= known_by}
     return found
 
 
@@ -186,10 +183,8 @@ def published(settings: Settings, known_by: int) -> dict[str, set[str]]:
     """Record ids on the output topics (deduplicated), of records known by ``known_by``."""
     found: dict[str, set[str]] = {}
     for topic, codec in TOPICS.items():
-        records = [
-            codec.decode(v) for v in read_topic_to_end(settings, topic_names(settings)[topic])
-        ]
-        found[topic.value] = {r["id"] for r in records if r["detected_at"] <= known_by}
+        records = [codec.decode(v) for v in read_topic_to_end(settings, settings.topic(topic))]
+        found[topic] = {r["id"] for r in records if r["detected_at"] <= known_by}
     return found
 
 

@@ -25,12 +25,13 @@ from radar.events import Event, event_to_record, iso_to_millis, millis_to_iso
 from radar.gaps.detector import GapKind
 from radar.policies import load_policies
 from radar.replay import replay
+from radar.shard import OUTPUTS
 from radar.simulate.center import DAY_MS, CenterModel
 from radar.simulate.generator import Simulation, SimulationOptions, TruthKind
 from schemas.codec import EventCodec, PayloadFormat
-from schemas.outputs import AssigneeGapCodec, ChurnSignalCodec, RecordCodec, SlaEventCodec
+from schemas.outputs import RecordCodec
 from schemas.registry import LocalSchemaRegistry
-from streams.topics import Topic, ensure_topics, topic_names
+from streams.topics import ensure_topics
 from streams.upstream import EventProducer
 from tests.integration.conftest import WorkerProcess, read_topic_to_end
 from tests.radar.gaps.test_ground_truth import TRUTH_KIND
@@ -60,11 +61,11 @@ def _comparable(record: dict[str, Any]) -> dict[str, Any]:
     return {name: comparable(name, v) for name, v in record.items() if name != "stream"}
 
 
-def _published(settings: Settings, topic: Topic, codec: RecordCodec) -> dict[str, dict[str, Any]]:
-    values = read_topic_to_end(settings, topic_names(settings)[topic])
+def _published(settings: Settings, topic: str, codec: RecordCodec) -> dict[str, dict[str, Any]]:
+    values = read_topic_to_end(settings, settings.topic(topic))
     records = [_comparable(codec.decode(value)) for value in values]
     by_id = {record["id"]: record for record in records}
-    assert len(by_id) == len(records), f"a record was published twice on {topic.value}"
+    assert len(by_id) == len(records), f"a record was published twice on {topic}"
     return by_id
 
 
@@ -73,10 +74,10 @@ def _published_by(
 ) -> dict[str, dict[str, dict[str, Any]]]:
     """The records on the output topics, read again for up to 30 s while one that replay
     says live knows by ``known_by`` is missing (published a little after it was known)."""
-    outputs = {
-        "sla": (Topic.SLA_EVENTS, SlaEventCodec()),
-        "gap": (Topic.ASSIGNEE_GAPS, AssigneeGapCodec()),
-        "churn": (Topic.CHURN_SIGNALS, ChurnSignalCodec()),
+    outputs = {  # stream -> (topic, codec)
+        output.stream: (str(output.topic), RecordCodec(output))
+        for output in OUTPUTS
+        if output.topic
     }
     deadline = time.monotonic() + 30
     while True:

@@ -9,7 +9,7 @@ import pytest
 
 from radar.config import load_settings
 from radar.pseudonyms import Pseudonymizer
-from streams.topics import Topic, ensure_topics, topic_names
+from streams.topics import ensure_topics, output_topics
 from tests.integration.conftest import WorkerProcess, read_topic_to_end
 from tests.integration.test_ground_truth_live import wait_until_settled
 from tests.integration.test_pipeline import produce, simulated
@@ -51,8 +51,7 @@ def test_no_raw_customer_id_is_stored_or_published(
             rows = worker.query(f"SELECT DISTINCT {column} FROM {table} WHERE {column} != ''")
             stored[table] = {r[0] for r in rows.rows if r[0] is not None}
         published = b"".join(
-            b"".join(read_topic_to_end(settings, topic_names(settings)[topic]))
-            for topic in (Topic.SLA_EVENTS, Topic.ASSIGNEE_GAPS, Topic.CHURN_SIGNALS)
+            b"".join(read_topic_to_end(settings, topic)) for topic in output_topics(settings)
         )
     finally:
         worker.stop()

@@ -14,10 +14,11 @@ from radar.config import Settings
 from radar.events import Author, Direction, Event, EventType, Priority, event_to_record
 from radar.policies import parse_policies
 from radar.replay import replay
+from radar.sla.output import SLA_OUTPUT
 from schemas.codec import EventCodec, PayloadFormat
-from schemas.outputs import SlaEventCodec
+from schemas.outputs import RecordCodec
 from schemas.registry import LocalSchemaRegistry
-from streams.topics import Topic, ensure_topics, topic_names
+from streams.topics import ensure_topics
 from streams.upstream import EventProducer
 from tests.integration.conftest import WorkerProcess
 
@@ -162,8 +163,8 @@ def read_sla_topic(settings: Settings, expected: int, timeout: float = 20) -> li
         settings.kafka_client_config()
         | {"group.id": "sla-reader", "auto.offset.reset": "earliest", "enable.auto.commit": False}
     )
-    consumer.subscribe([topic_names(settings)[Topic.SLA_EVENTS]])
-    codec = SlaEventCodec()
+    consumer.subscribe([settings.topic(str(SLA_OUTPUT.topic))])
+    codec = RecordCodec(SLA_OUTPUT)
     ids: list[str] = []
     deadline = time.monotonic() + timeout
     while len(ids) < expected and time.monotonic() < deadline:

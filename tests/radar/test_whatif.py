@@ -86,6 +86,7 @@ from radar.dedup import SourcePosition
 from radar.policies import load_policies
 from radar.simulate.center import DAY_MS, CenterModel
 from radar.simulate.generator import Simulation, SimulationOptions
+from radar.sla.output import SLA_OUTPUT
 from radar.whatif import sla_records
 from sinks.clickhouse import ClickHouseStore, IngestedEvent
 
@@ -101,7 +102,7 @@ store = ClickHouseStore.connect(load_settings())
 store.migrate()
 store.insert_events([IngestedEvent(e, SourcePosition("t", 0, n), "json", 0)
                      for n, e in enumerate(events)])
-store.insert_sla_records(sla_records(events, load_policies(sys.argv[2]), until))
+store.insert_records(SLA_OUTPUT, sla_records(events, load_policies(sys.argv[2]), until))
 """
 
 

@@ -14,6 +14,7 @@ from radar.events import Direction, EventType
 from radar.policies import parse_policies
 from radar.progress import ProgressReport
 from radar.shard import ShardRecords
+from radar.sla.output import SLA_OUTPUT
 from radar.sla.records import SlaKind, SlaRecord
 from sinks.metrics import DetectorStateMetrics, PipelineMetrics, QueueMetrics
 from sinks.writer import SinkWriter
@@ -65,7 +66,7 @@ def worker(
     table: Table, store: Store, now: Callable[[], int] = lambda: NOW, snapshot_seconds: float = 0
 ) -> PartitionedDetection:
     registry = CollectorRegistry()
-    sink = DetectorSink("sla", lambda r: r.sla, "sla_events", store.insert, None, lambda r: b"")
+    sink = DetectorSink(SLA_OUTPUT, store.insert)
     return PartitionedDetection(
         POLICIES,
         DetectorJournal(table, Changelog()),  # type: ignore[arg-type]
