@@ -31,7 +31,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from bench import core, sla
 from bench.processes import start_broker, start_worker
 from infra.local_kafka import kafka_version
-from radar.config import Settings, load_settings
+from infra.settings import Settings, load_settings
 from radar.events import Event
 from radar.policies import load_policies
 from radar.simulate.center import CenterModel

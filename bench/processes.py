@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 
 from infra.local_kafka import LocalKafka, free_port
-from radar.config import load_settings
+from infra.settings import load_settings
 from streams.endpoint import RunFile
 
 
@@ -26,7 +26,7 @@ def start_worker(env: dict[str, str], data_dir: Path) -> tuple[subprocess.Popen[
     """``radar worker`` with ``env``, once it has written its run file."""
     log = (data_dir / "worker.log").open("ab")
     process = subprocess.Popen(
-        [sys.executable, "-m", "radar", "worker"],
+        [sys.executable, "-m", "cli", "worker"],
         env=os.environ | env,
         stdout=log,
         stderr=subprocess.STDOUT,

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
 
-from radar.config import Settings
+from infra.settings import Settings
 from radar.events import Direction, Event, EventType, Priority
 from radar.sla.output import SLA_OUTPUT
 from schemas.codec import EventCodec, PayloadFormat

@@ -27,7 +27,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from bench.processes import start_broker, start_worker
 from infra.local_kafka import free_port
 from infra.local_prometheus import LocalPrometheus
-from radar.config import load_settings
+from infra.settings import load_settings
 from radar.events import Direction, Event, EventType
 from radar.policies import load_policies
 from schemas.codec import EventCodec, PayloadFormat

@@ -71,10 +71,6 @@ class ContactRecord:
     short_abandon: bool = False
     handle_ms: int | None = None  # handled: answered -> ended
 
-    @property
-    def interaction_id(self) -> str:
-        return self.contact_id
-
     def as_json(self) -> dict[str, Any]:
         return json_record("contact", self, ("at",))
 

@@ -17,7 +17,7 @@ from typing import Any, Final
 
 import clickhouse_connect
 
-from radar.config import Settings
+from infra.settings import Settings
 from radar.dedup import SourcePosition
 from radar.events import Author, Direction, Event, EventType, Priority, TicketStatus
 from radar.outputs import Output

@@ -20,7 +20,7 @@ from typing import Any, cast
 
 import faust
 
-from radar.config import Settings
+from infra.settings import Settings
 from radar.dedup import SourcePosition
 from radar.events import Event
 from radar.intake import Intake

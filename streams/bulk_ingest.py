@@ -24,7 +24,7 @@ from typing import Any, TypeVar
 from confluent_kafka import Consumer, KafkaError, KafkaException
 from mode import Service
 
-from radar.config import Settings
+from infra.settings import Settings
 from radar.dedup import SourcePosition
 from radar.progress import InputProgress, ProgressReport
 from sinks.metrics import PipelineMetrics

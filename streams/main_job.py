@@ -23,7 +23,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from infra.local_kafka import LocalKafka, free_port
 from infra.local_prometheus import LocalPrometheus
-from radar.config import Settings
+from infra.settings import Settings
 from radar.events import Event
 from radar.policies import PolicyError
 from radar.simulate.center import INTRADAY_CURVE, CenterModel
@@ -233,7 +233,7 @@ class MainJob:
         return wallboard
 
     def _start_worker(self) -> subprocess.Popen[bytes]:
-        command = [sys.executable, "-m", "radar"]
+        command = [sys.executable, "-m", "cli"]
         if self._config_file:
             command += ["--config", self._config_file]
         log = (self.settings.data_dir / "worker.log").open("ab")

@@ -15,7 +15,7 @@ from typing import Any
 
 from confluent_kafka import Producer
 
-from radar.config import Settings
+from infra.settings import Settings
 
 log = logging.getLogger(__name__)
 _BY_KEY = -1  # librdkafka's RD_KAFKA_PARTITION_UA: let the partitioner choose

@@ -4,7 +4,7 @@ the data is: a ClickHouse server directly; the embedded chDB through the worker 
 
 from __future__ import annotations
 
-from radar.config import Settings
+from infra.settings import Settings
 from sinks.clickhouse import ClickHouseStore, QueryResult
 from streams.endpoint import QueryError, RunFile, query_worker
 

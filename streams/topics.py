@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from enum import StrEnum
 from typing import Final
 
-from radar.config import Settings
+from infra.settings import Settings
 from radar.events import Channel, EventType
 from radar.shard import OUTPUTS
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from radar.config import Settings
+from infra.settings import Settings
 from radar.events import Event
 from schemas.codec import CONTENT_TYPE_HEADER, EventCodec, PayloadFormat
 from streams.publisher import Headers

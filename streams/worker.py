@@ -14,7 +14,7 @@ import faust
 from mode import Service
 from prometheus_client import REGISTRY
 
-from radar.config import Settings
+from infra.settings import Settings
 from radar.dedup import DedupWindow
 from radar.intake import Intake
 from radar.policies import PolicySet, load_policies

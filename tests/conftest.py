@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from radar.config import Settings, load_settings
+from infra.settings import Settings, load_settings
 from sinks.clickhouse import ClickHouseStore
 
 _databases = itertools.count(1)

@@ -68,11 +68,6 @@ class ChurnRecord:
     usual_gap_ms: int
     detected_at: int
 
-    @property
-    def interaction_id(self) -> str:
-        """The Kafka key of churn signals is the customer."""
-        return self.customer_id
-
     def as_json(self) -> dict[str, Any]:
         record = json_record("churn", self, ("changed_at", "last_contact_at", "detected_at"))
         record["score"] = round(self.score, 3)

@@ -21,7 +21,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from importlib import resources
 from typing import Any
 
-from radar.config import Settings
+from infra.settings import Settings
 from radar.policies import PolicySet, load_policies
 from radar.wallboard import URGENT_SHOWN, Board, UrgentItem, most_urgent, tile
 from sinks.clickhouse import QueryResult

@@ -17,9 +17,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from infra.settings import load_settings
 from radar.churn.detector import ChurnLevel
 from radar.churn.output import CHURN_OUTPUT
-from radar.config import load_settings
 from radar.dedup import SourcePosition
 from radar.events import Channel, Direction, Event, EventType
 from radar.gaps.detector import GapState

@@ -10,7 +10,7 @@ from typing import Any
 import yaml
 
 from infra.local_kafka import kafka_version
-from radar.config import SETTINGS
+from infra.settings import SETTINGS
 
 ROOT = Path(__file__).resolve().parents[2]
 

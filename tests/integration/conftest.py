@@ -22,7 +22,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from infra.local_kafka import LocalKafka, free_port
 from infra.local_prometheus import LocalPrometheus
-from radar.config import Settings, load_settings
+from infra.settings import Settings, load_settings
 from sinks.clickhouse import QueryResult
 from streams.endpoint import RunFile, query_worker
 
@@ -86,7 +86,7 @@ class WorkerProcess:
     def start(self, timeout: float = 60.0) -> WorkerProcess:
         with self._log.open("ab") as log:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "radar", "worker"],
+                [sys.executable, "-m", "cli", "worker"],
                 env=os.environ | self.env,
                 stdout=log,
                 stderr=subprocess.STDOUT,

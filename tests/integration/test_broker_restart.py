@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from infra.local_kafka import LocalKafka, free_port
-from radar.config import load_settings
+from infra.settings import load_settings
 from streams.topics import INPUT_TOPICS, ensure_topics, topic_names
 from tests.integration.conftest import WorkerProcess
 from tests.integration.test_pipeline import produce, simulated

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from radar.config import Settings, load_settings
+from infra.settings import Settings, load_settings
 from radar.events import Event, EventType, Priority
 from radar.shard import OUTPUTS
 from radar.simulate.center import DAY_MS, CenterModel

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from radar.config import load_settings
+from infra.settings import load_settings
 from radar.events import EventType, Priority
 from streams.topics import ensure_topics
 from tests.integration.conftest import WorkerProcess, ticket_policies

@@ -20,7 +20,7 @@ from typing import Any
 import orjson
 import pytest
 
-from radar.config import Settings
+from infra.settings import Settings
 from radar.events import Event, event_to_record, iso_to_millis, millis_to_iso
 from radar.gaps.detector import GapKind
 from radar.policies import load_policies
@@ -237,7 +237,7 @@ def _whatif_with_the_same_file_equals_the_live_records(
     file, its figures are those of the live records known by then."""
     grace = load_policies(EXAMPLE).grace_ms
     whatif = subprocess.run(
-        [sys.executable, "-m", "radar", "whatif", "--policies", str(EXAMPLE),
+        [sys.executable, "-m", "cli", "whatif", "--policies", str(EXAMPLE),
          "--current", str(EXAMPLE), "--since", "9d", "--until", millis_to_iso(known_by - grace),
          "--format", "json"],
         env=os.environ | worker.env, capture_output=True, text=True, check=False,

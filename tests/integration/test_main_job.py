@@ -39,7 +39,7 @@ def test_radar_run_processes_traffic_and_stops_on_ctrl_c(tmp_path: Path) -> None
     }
     env.pop("KAFKA_BOOTSTRAP_SERVERS", None)
     run = subprocess.Popen(
-        [sys.executable, "-m", "radar", "run"],
+        [sys.executable, "-m", "cli", "run"],
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,

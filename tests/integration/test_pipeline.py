@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from confluent_kafka import Consumer
 
-from radar.config import Settings
+from infra.settings import Settings
 from radar.events import Event, EventType
 from radar.simulate.center import HOUR_MS, CenterModel
 from radar.simulate.generator import Simulation, SimulationOptions

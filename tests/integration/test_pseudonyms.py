@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from radar.config import load_settings
+from infra.settings import load_settings
 from radar.pseudonyms import Pseudonymizer
 from streams.topics import ensure_topics, output_topics
 from tests.integration.conftest import WorkerProcess, read_topic_to_end

@@ -65,7 +65,7 @@ def prometheus(worker: WorkerProcess, tmp_path: Path) -> Iterator[LocalPrometheu
 
 
 def load_worker_settings(worker: WorkerProcess) -> Any:
-    from radar.config import load_settings
+    from infra.settings import load_settings
 
     return load_settings(environ=worker.env)
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from infra.local_kafka import LocalKafka, free_port
-from radar.config import load_settings
+from infra.settings import load_settings
 from streams.topics import ensure_topics
 from tests.integration.conftest import WorkerProcess
 from tests.integration.test_pipeline import produce, simulated
@@ -112,7 +112,7 @@ def test_the_worker_works_over_sasl_ssl_and_a_wrong_password_fails_fast(
     wrong = env | {"KAFKA_SASL_PASSWORD": "not-the-password"}
     started = time.monotonic()
     refused = subprocess.run(
-        [sys.executable, "-m", "radar", "topics"],
+        [sys.executable, "-m", "cli", "topics"],
         env=wrong,
         capture_output=True,
         text=True,

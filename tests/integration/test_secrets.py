@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from radar.config import SETTINGS, load_settings
+from infra.settings import SETTINGS, load_settings
 from streams.endpoint import QueryError, query_worker
 from streams.topics import Topic, ensure_topics, topic_names
 from tests.integration.conftest import WorkerProcess, read_topic_to_end
@@ -57,7 +57,7 @@ def test_secrets_never_come_out(worker_env: dict[str, str], tmp_path: Path) -> N
     finally:
         worker.stop()
     config = subprocess.run(
-        [sys.executable, "-m", "radar", "config"],
+        [sys.executable, "-m", "cli", "config"],
         env=os.environ | env,
         capture_output=True,
         text=True,

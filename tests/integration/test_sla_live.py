@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from confluent_kafka import Consumer
 
-from radar.config import Settings
+from infra.settings import Settings
 from radar.events import Author, Direction, Event, EventType, Priority, event_to_record
 from radar.policies import parse_policies
 from radar.replay import replay

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import ConsoleMessage, Page, Request, sync_playwright
 
-from radar.config import load_settings
+from infra.settings import load_settings
 from radar.events import Direction, EventType
 from radar.policies import load_policies
 from radar.simulate.center import CenterModel

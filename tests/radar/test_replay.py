@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from radar.cli import main
+from cli.commands import main
 from radar.events import EventType, millis_to_iso
 from radar.policies import parse_policies
 from radar.replay import ReplayError, replay

@@ -81,7 +81,7 @@ def test_only_targets_started_in_the_window_count_and_earlier_events_warm_up(
 
 STORE_A_LIVE_WEEK = """
 import sys
-from radar.config import load_settings
+from infra.settings import load_settings
 from radar.dedup import SourcePosition
 from radar.policies import load_policies
 from radar.simulate.center import DAY_MS, CenterModel
@@ -108,7 +108,7 @@ store.insert_records(SLA_OUTPUT, sla_records(events, load_policies(sys.argv[2]),
 
 def _radar(tmp_path: Path, *args: str) -> str:
     done = subprocess.run(
-        [sys.executable, "-m", "radar", *args],
+        [sys.executable, "-m", "cli", *args],
         capture_output=True,
         text=True,
         env={"RADAR_DATA_DIR": str(tmp_path), "PATH": ""},

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from radar.config import Settings
+from infra.settings import Settings
 from radar.dedup import SourcePosition
 from radar.events import EventType
 from sinks import clickhouse

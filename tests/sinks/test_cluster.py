@@ -5,7 +5,7 @@ import re
 import clickhouse_connect
 import pytest
 
-from radar.config import Settings
+from infra.settings import Settings
 from sinks.clickhouse import migrations, split_statements
 from sinks.cluster import SHARDING_KEYS, TableLayout, UnknownStatement
 

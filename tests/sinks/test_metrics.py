@@ -101,8 +101,8 @@ def test_output_metrics_sum_a_detector_state_over_the_shards_owned() -> None:
     first, second = DetectorShard(policies), DetectorShard(policies)
     for shard, calls in ((first, 2), (second, 1)):
         for _ in range(calls):
-            shard.offer(make_event(EventType.CALL_QUEUED, queue="billing"), BASE_MS)
-        shard.advance(BASE_MS + 10_000)
+            shard.offer(make_event(EventType.CALL_QUEUED, queue="billing", occurred_at=BASE_MS), 0)
+        shard.advance(BASE_MS + 60_000)
     running = "radar_sla_targets_running"
     metrics.read_state([first, second])
     assert _gauge(registry, running) == {(("queue", "billing"),): 3.0}

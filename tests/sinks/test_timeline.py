@@ -64,14 +64,14 @@ def test_the_view_names_who_touched_each_contact(store: ClickHouseStore) -> None
 def test_radar_timeline_prints_a_table(tmp_path: Path) -> None:
     events = tmp_path / "events.jsonl"
     subprocess.run(
-        [sys.executable, "-m", "radar", "simulate", "--duration", "2h", "--out", str(events)],
+        [sys.executable, "-m", "cli", "simulate", "--duration", "2h", "--out", str(events)],
         check=True, capture_output=True, env={"RADAR_DATA_DIR": str(tmp_path), "PATH": ""},
     )  # fmt: skip
     # a separate process stores them in the chDB of that data dir (one chDB path per process)
     script = textwrap.dedent(
         """
         import sys
-        from radar.config import load_settings
+        from infra.settings import load_settings
         from radar.dedup import SourcePosition
         from radar.events import parse_json_event
         from sinks.clickhouse import ClickHouseStore, IngestedEvent
@@ -95,7 +95,7 @@ def test_radar_timeline_prints_a_table(tmp_path: Path) -> None:
         env=env,
     ).stdout.strip()
     shown = subprocess.run(
-        [sys.executable, "-m", "radar", "timeline", customer],
+        [sys.executable, "-m", "cli", "timeline", customer],
         capture_output=True,
         check=False,
         text=True,
@@ -107,7 +107,7 @@ def test_radar_timeline_prints_a_table(tmp_path: Path) -> None:
     assert set(rule) <= {"-", " "}
     assert rows
     missing = subprocess.run(
-        [sys.executable, "-m", "radar", "timeline", "nobody's-customer"],
+        [sys.executable, "-m", "cli", "timeline", "nobody's-customer"],
         capture_output=True,
         check=False,
         text=True,
@@ -117,7 +117,7 @@ def test_radar_timeline_prints_a_table(tmp_path: Path) -> None:
     assert "no contacts" in missing.stderr
     # a reader that stops reading (`radar timeline C | head`): a quiet exit, no traceback
     cut_short = subprocess.Popen(
-        [sys.executable, "-m", "radar", "timeline", customer],
+        [sys.executable, "-m", "cli", "timeline", customer],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         env=env,

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from radar.config import SETTINGS, ConfigError, load_settings
+from infra.settings import SETTINGS, ConfigError, load_settings
 
 
 def test_defaults_use_the_embedded_targets(tmp_path: Path) -> None:

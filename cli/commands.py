@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from dataclasses import asdict
 from typing import IO, Any
 
-from radar.config import SETTINGS, ConfigError, Settings, load_settings
+from infra.settings import SETTINGS, ConfigError, Settings, load_settings
 from radar.events import event_to_record, iso_to_millis, millis_to_iso
 from radar.pseudonyms import PREFIX as PSEUDONYM_PREFIX
 

@@ -1,0 +1,1 @@
+"""The ``radar`` command line: the top of the import graph, above ``streams`` and ``infra``."""

@@ -1,3 +1,0 @@
-from radar.cli import main
-
-raise SystemExit(main())
