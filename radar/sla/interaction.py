@@ -160,24 +160,30 @@ class InteractionSla:
     # -- deadlines ---------------------------------------------------------------------
 
     def next_deadline(self) -> int | None:
-        instants = [i for timer in self.timers.values() for i in self._pending_instants(timer)]
-        return min(instants, default=None)
+        earliest = None
+        for timer in self.timers.values():
+            instant = self._next_instant(timer)
+            if instant is not None and (earliest is None or instant < earliest):
+                earliest = instant
+        return earliest
 
-    def _pending_instants(self, timer: SlaTimer) -> list[int]:
+    def _next_instant(self, timer: SlaTimer) -> int | None:
+        """The timer's next instant to speak: its first warning not yet given (warnings are
+        sorted, and a smaller fraction comes first on any clock), else its due time; after a
+        breach, its next escalation. None while paused."""
         assert self.policy is not None
         if timer.breach_id is None:
-            due = timer.due_at()
-            if due is None:
-                return []
-            warnings = [
-                timer.warning_at(f) for f in self.policy.warnings if f not in timer.fired_warnings
-            ]
-            return [w for w in warnings if w is not None] + [due]
-        return [
-            due + e.after_ms
-            for e in self.policy.escalations
-            if e.level > timer.escalated_to and (due := timer.due_at()) is not None
+            for fraction in self.policy.warnings:
+                if fraction not in timer.fired_warnings:
+                    return timer.warning_at(fraction)
+            return timer.due_at()
+        due = timer.due_at()
+        if due is None:
+            return None
+        escalations = [
+            due + e.after_ms for e in self.policy.escalations if e.level > timer.escalated_to
         ]
+        return min(escalations, default=None)
 
     def fire(self, upto: int, now: int) -> list[SlaRecord]:
         """Every warning, breach and escalation whose instant is at or before ``upto``."""
