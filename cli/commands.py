@@ -14,6 +14,7 @@ from contextlib import contextmanager
 from dataclasses import asdict
 from typing import IO, Any
 
+from infra.runtime import tune_garbage_collector
 from infra.settings import SETTINGS, ConfigError, Settings, load_settings
 from radar.events import event_to_record, iso_to_millis, millis_to_iso
 from radar.pseudonyms import PREFIX as PSEUDONYM_PREFIX
@@ -526,6 +527,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    tune_garbage_collector()
     try:
         settings = load_settings(args.config)
     except (ConfigError, OSError) as exc:
