@@ -258,12 +258,17 @@ def bench_two_workers(
             process.wait(60)
 
 
-def main() -> None:
-    tune_garbage_collector()  # as the worker does, so the core's figure is the worker's
+def _arguments() -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument("--events", type=int, default=200_000)
     parser.add_argument(
         "--batch", type=int, default=5000, help="RADAR_SINK_BATCH_SIZE of the worker"
+    )
+    parser.add_argument(
+        "--restart-interactions",
+        type=int,
+        default=1_000_000,
+        help="open interactions in the snapshot that is written and read back",
     )
     parser.add_argument(
         "--snapshot-seconds",
@@ -271,8 +276,12 @@ def main() -> None:
         default=10.0,
         help="RADAR_SNAPSHOT_SECONDS of the worker (10: as one up for minutes has them)",
     )
-    args = parser.parse_args()
+    return parser.parse_args()
 
+
+def main() -> None:
+    tune_garbage_collector()  # as the worker does, so the core's figure is the worker's
+    args = _arguments()
     with tempfile.TemporaryDirectory(prefix="radar-bench-") as tmp:
         root = Path(tmp)
         broker = start_broker(root)
@@ -298,6 +307,10 @@ def main() -> None:
             policies = load_policies(sla.EXAMPLE)
             core_rate = core.core_rate(payloads, codec, policies)
             per_open, per_profile = core.bytes_per_open_interaction(policies)
+            print(f"snapshotting {args.restart_interactions:,} open interactions ...", flush=True)
+            written_s, read_s, snapshot_mb = core.snapshot_round_trip(
+                policies, args.restart_interactions
+            )
 
             producer = EventProducer(settings, codec, PayloadFormat.AVRO)
             producer.send_all(events)
@@ -331,6 +344,9 @@ def main() -> None:
     print(row("restart after SIGKILL, until every partition is rebuilt",
               f"{worker.restart_s:.1f} s ({worker.replayed:,.0f} journal entries)",
               "≤ 60 s for 1,000,000 open interactions and 3 days"))  # fmt: skip
+    print(row(f"shard snapshot of {args.restart_interactions:,} open interactions, read back",
+              f"{read_s:.1f} s (written in {written_s:.1f} s, {snapshot_mb:,.0f} MB)",
+              "restart ≤ 60 s"))  # fmt: skip
     print(row("memory per open interaction (call, chat, ticket)", f"{per_open:,.0f} B",
               "≤ 1 KB"))  # fmt: skip
     print(row("memory per customer profile", f"{per_profile:,.0f} B", "≤ 0.5 KB"))

@@ -34,6 +34,9 @@ from streams.journal import DetectorJournal, StoredSnapshot
 log = logging.getLogger(__name__)
 _TICK_RETRY_MS = 10_000
 _GAUGE_EVERY_S = 0.25
+# Reading the gauges walks every shard's state; at most this share of the worker's time goes
+# to it (a million open targets take seconds to walk: refreshed then every minute or so).
+_GAUGE_SHARE = 0.05
 
 
 class PartitionedDetection:
@@ -69,6 +72,7 @@ class PartitionedDetection:
         # previous owner emitted
         self._unverified: dict[int, int] = {}
         self._gauged_at = 0.0
+        self._gauge_every = _GAUGE_EVERY_S
         self._snapshots = ShardSnapshots(policies)
         self._snapshot_ms = int(snapshot_seconds * 1000)
         self._snapshotted_at: dict[int, int] = {}  # partition -> wall clock of its last one
@@ -187,13 +191,14 @@ class PartitionedDetection:
             self._ticks_sent.pop(partition, None)
 
     def gauge_soon(self) -> None:
-        """Refresh the gauges after a batch, at most every ``_GAUGE_EVERY_S``: a wallboard
-        shows a waiting call within a scrape, not after the next tick."""
-        if time.monotonic() - self._gauged_at >= _GAUGE_EVERY_S:
+        """Refresh the gauges after a batch, at most every ``_GAUGE_EVERY_S`` (a wallboard
+        shows a waiting call within a scrape, not after the next tick), and less often as
+        the state they walk grows."""
+        if time.monotonic() - self._gauged_at >= self._gauge_every:
             self.gauge()
 
     def gauge(self) -> None:
-        self._gauged_at = time.monotonic()
+        started = self._gauged_at = time.monotonic()
         self.metrics.partitions.set(len(self.shards))
         self.metrics.clock.clear()
         for partition in self.shards:
@@ -209,6 +214,8 @@ class PartitionedDetection:
         first = self.shards.get(0)  # agents reach every partition: partition 0's owner counts them
         roster = first.queues.roster() if first is not None else None
         self.queue_metrics.collector.update(snapshot, roster, time.time())
+        cost = time.monotonic() - started
+        self._gauge_every = max(_GAUGE_EVERY_S, cost / _GAUGE_SHARE)
 
     async def _shard(self, partition: int) -> DetectorShard:
         shard = self.shards.get(partition)

@@ -7,6 +7,7 @@ import asyncio
 from collections.abc import Callable, Sequence
 from typing import Any
 
+import pytest
 from prometheus_client import CollectorRegistry
 
 from radar.clock import WallClock
@@ -195,3 +196,48 @@ async def tick_before_anything() -> int | None:
 
 def test_a_partition_ticked_before_any_event_or_report_keeps_a_clock_at_zero() -> None:
     assert asyncio.run(tick_before_anything()) == 0
+
+
+class Stopwatch:
+    """``time.monotonic`` that moves when told, and by ``cost`` at each reading taken while
+    the gauges are read."""
+
+    def __init__(self, cost: float) -> None:
+        self.now, self.cost, self.reading = 1000.0, cost, False
+
+    def __call__(self) -> float:
+        if self.reading:
+            self.now += self.cost
+        return self.now
+
+
+def test_gauges_are_read_less_often_as_reading_them_costs_more(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    detection = worker(Table(), Store())
+    reads: list[float] = []
+    watch = Stopwatch(cost=0.001)
+    monkeypatch.setattr("streams.detection.time.monotonic", watch)
+    original = detection.gauge
+
+    def counted() -> None:
+        reads.append(watch.now)
+        watch.reading = True
+        original()
+        watch.reading = False
+
+    monkeypatch.setattr(detection, "gauge", counted)
+    for _ in range(3):
+        watch.now += 0.3
+        detection.gauge_soon()
+    assert len(reads) == 3  # cheap: every 0.25 s at most
+    watch.cost = 2.0  # from now on a read takes 2 s
+    watch.now += 0.3
+    detection.gauge_soon()
+    for _ in range(12):
+        watch.now += 3.0
+        detection.gauge_soon()
+    assert len(reads) == 4  # 2 s in 40 at most: 5 % of the worker's time
+    watch.now += 10.0
+    detection.gauge_soon()
+    assert len(reads) == 5
