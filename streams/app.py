@@ -35,6 +35,7 @@ from streams.detection_format import (
     command_headers,
     command_of,
     decode_event,
+    decode_events,
     decode_report,
     decode_tick,
     encode_tick,
@@ -231,9 +232,13 @@ async def _detect(
     for event in events:
         message = event.message
         command = command_of(message.headers)
-        if command is None:
+        if command is None or command is Command.EVENTS:
             try:
-                decoded.append(decode_event(message.value or b""))
+                value = message.value or b""
+                if command is None:  # one event per message, as before batches
+                    decoded.append(decode_event(value))
+                else:
+                    decoded += decode_events(value)
             except ValueError as exc:  # not written by this app's feed; nothing to detect on
                 log.error("detection partition %d offset %d: %s", partition, message.offset, exc)
             continue

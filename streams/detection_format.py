@@ -1,10 +1,12 @@
 """How events, ticks and progress reports travel on the detection topic, and how the journal
 stores them: every byte layout of the detection shell in one place.
 
-Detection topic: an event is its contract record as JSON with epoch-millisecond times and no
-headers (the bulk of the traffic); a command carries the ``radar.command`` header: a tick's
-value is its send time (ms, 8 bytes), a progress report's is its JSON
-(``radar/progress.py``).
+Detection topic: events travel in batches, one message per detection partition and stored
+batch (``events`` command: a JSON array of contract records with epoch-millisecond times), so
+Faust delivers a message per few hundred events rather than one per event; a message without
+a header is one such record (how events travelled before). A command carries the
+``radar.command`` header: a tick's value is its send time (ms, 8 bytes), a progress report's
+is its JSON (``radar/progress.py``).
 
 Journal (a Faust table of bytes to bytes): one entry per ``event_id``, one per agent and
 partition, and ``meta:`` entries (the partition's clock, progress and snapshot). A value is
@@ -15,7 +17,7 @@ partition and the payload only.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, Final
@@ -34,6 +36,7 @@ _SEQUENCED: Final = b"\x01"
 class Command(StrEnum):
     """Messages on the detection topic that are not events (the header's value)."""
 
+    EVENTS = "events"  # a batch of events for the partition, in order
     TICK = "tick"  # from the worker owning the partition
     WATERMARK = "watermark"  # a feed's progress report
 
@@ -43,9 +46,25 @@ def encode_event(event: Event) -> bytes:
 
 
 def decode_event(data: bytes) -> Event:
-    event = parse_event(orjson.loads(data), TimestampForm.EPOCH_MILLIS)
+    return _event_of(orjson.loads(data))
+
+
+def encode_events(encoded: Sequence[bytes]) -> bytes:
+    """A batch of events already encoded by ``encode_event``."""
+    return b"[" + b",".join(encoded) + b"]"
+
+
+def decode_events(data: bytes) -> list[Event]:
+    records = orjson.loads(data)
+    if not isinstance(records, list):
+        raise ValueError("an events message holds no list")
+    return [_event_of(record) for record in records]
+
+
+def _event_of(record: Any) -> Event:
+    event = parse_event(record, TimestampForm.EPOCH_MILLIS)
     if not isinstance(event, Event):  # written by this module from a valid event
-        raise ValueError(f"journal holds an invalid event: {event.detail}")
+        raise ValueError(f"an invalid event: {event.detail}")
     return event
 
 

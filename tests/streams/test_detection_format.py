@@ -10,9 +10,11 @@ from streams.detection_format import (
     command_headers,
     command_of,
     decode_event,
+    decode_events,
     decode_report,
     decode_tick,
     encode_event,
+    encode_events,
     encode_report,
     encode_tick,
     journal_key,
@@ -59,3 +61,11 @@ def test_journal_entries_of_both_formats_are_read() -> None:
     assert entry == JournalEntry(3, 7, 1_795_000_000_000, b"payload")
     first_format = (2).to_bytes(4, "big") + b'{"type":"call.queued"}'
     assert unpack_entry(first_format) == JournalEntry(2, 0, None, b'{"type":"call.queued"}')
+
+
+def test_a_batch_of_events_is_read_back_in_order() -> None:
+    events = [make_event(t) for t in (EventType.CALL_QUEUED, EventType.AGENT_ACTIVATED)]
+    assert decode_events(encode_events([encode_event(e) for e in events])) == events
+    assert command_of(command_headers(Command.EVENTS)) is Command.EVENTS
+    with pytest.raises(ValueError, match="no list"):
+        decode_events(encode_event(events[0]))
