@@ -30,6 +30,9 @@ from radar.shard import DetectorShard
 
 # Raise when the state's classes change shape: an older snapshot is then refused, not misread.
 FORMAT: Final = 3
+# Formats this version reads: 2 named policy objects by persistent ids, 3 through
+# ``_in_policies``; the state's classes are the same.
+READABLE: Final = frozenset({"2", "3"})
 _PRIMITIVES: Final = (str, int, float, bool, type(None), Enum, bytes)
 
 
@@ -151,6 +154,9 @@ class _Unpickler(pickle.Unpickler):
         super().__init__(file)
         self._map = policy_map
 
+    def persistent_load(self, pid: Any) -> Any:  # format 2
+        return self._map.object_at[pid]
+
     def find_class(self, module: str, name: str) -> Any:
         if module == __name__ and name == _in_policies.__name__:
             return self._map.object_at.__getitem__
@@ -187,7 +193,7 @@ class ShardSnapshots:
     def load(self, data: bytes) -> DetectorShard:
         header, _, body = data.partition(b"\n")
         version, _, digest = header.decode().partition(":")
-        if version != str(FORMAT):
+        if version not in READABLE:
             raise SnapshotMismatch(f"snapshot format {version}, this version reads {FORMAT}")
         if digest != self._map.digest:
             raise SnapshotMismatch("snapshot written under other policies")

@@ -8,7 +8,6 @@ learnt it: the record's ``detected_at``).
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Iterable
 
 from radar.calendar import CALENDAR_TIME
@@ -45,7 +44,9 @@ class InteractionSla:
         self.priority: Priority | None = None
         self.tier: str | None = None
         self.timers: dict[Metric, SlaTimer] = {}
-        self.cycles: Counter[Metric] = Counter()
+        # cycles of metrics whose timer stopped; most open work has none, and an empty
+        # mapping per interaction costs more than its timer
+        self.cycles: dict[Metric, int] | None = None
 
     # -- facts from events -------------------------------------------------------------
 
@@ -93,10 +94,9 @@ class InteractionSla:
         else:
             assert target is not None
             target_ms = target.duration_ms
-        self.cycles[metric] += 1
         self.timers[metric] = SlaTimer(
             metric,
-            self.cycles[metric],
+            (self.cycles.get(metric, 0) if self.cycles else 0) + 1,
             at,
             target_ms,
             self.policy.clock(target) if target else CALENDAR_TIME,
@@ -106,7 +106,7 @@ class InteractionSla:
         return records
 
     def achieve(self, metric: Metric, at: int, now: int) -> list[SlaRecord]:
-        timer = self.timers.pop(metric, None)
+        timer = self._stop(metric)
         if timer is None:
             return []
         records = []
@@ -122,12 +122,20 @@ class InteractionSla:
 
     def end(self, metric: Metric, at: int, now: int) -> list[SlaRecord]:
         """The target stops applying (solved, ended) without being met or missed now."""
-        timer = self.timers.pop(metric, None)
+        timer = self._stop(metric)
         if timer is None:
             return []
         if timer.is_late(at) and timer.breach_id is None:
             return [self._breach(timer, at, now), self._record(timer, SlaKind.FULFILLED, at, now)]
         return [self._record(timer, SlaKind.FULFILLED, at, now)]
+
+    def _stop(self, metric: Metric) -> SlaTimer | None:
+        timer = self.timers.pop(metric, None)
+        if timer is not None:
+            if self.cycles is None:
+                self.cycles = {}
+            self.cycles[metric] = timer.cycle
+        return timer
 
     def end_all(self, metrics: Iterable[Metric], at: int, now: int) -> list[SlaRecord]:
         return [r for m in list(metrics) if m in self.timers for r in self.end(m, at, now)]
