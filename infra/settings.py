@@ -89,7 +89,7 @@ SETTINGS: Final[dict[str, Setting]] = {
         "RADAR_SINK_BATCH_SIZE", 5000, "events per ClickHouse batch, at most"
     ),
     "sink_batch_seconds": Setting(
-        "RADAR_SINK_BATCH_SECONDS", 0.5, "longest wait to fill a batch (adds to latency when idle)"
+        "RADAR_SINK_BATCH_SECONDS", 0.25, "longest wait to fill a batch (adds to latency when idle)"
     ),
     "dedup_capacity": Setting("RADAR_DEDUP_CAPACITY", 1_000_000, "event ids remembered for dedup"),
     "dedup_warm_hours": Setting(
