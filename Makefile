@@ -3,7 +3,7 @@
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test setup bench bench-wallboard lint
+.PHONY: run test setup bench bench-wallboard bench-restart lint
 
 run: setup
 	$(BIN)/radar run
@@ -18,6 +18,9 @@ bench: setup
 
 bench-wallboard: setup
 	$(BIN)/python -m bench.wallboard
+
+bench-restart: setup
+	$(BIN)/python -m bench.restart
 
 setup:
 	bash infra/setup

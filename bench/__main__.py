@@ -20,16 +20,21 @@ import os
 import platform
 import tempfile
 import time
-import urllib.request
-from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
-from prometheus_client.parser import text_string_to_metric_families
 
 from bench import core, sla
 from bench.processes import start_broker, start_worker
+from bench.worker_metrics import (
+    contacts,
+    events_processed,
+    peak_rss_mib,
+    rate_until,
+    rate_until_settled,
+    restart_seconds,
+)
 from infra.local_kafka import kafka_version
 from infra.runtime import tune_garbage_collector
 from infra.settings import Settings, load_settings
@@ -92,72 +97,6 @@ def bench_plain_consumer(settings: Settings, expected: int) -> float:
     return seen / elapsed
 
 
-# How often the bench reads the worker's /metrics. Each read renders the whole exposition on
-# the worker's GIL: read every 50 ms, it took a fifth of the worker's CPU (py-spy), so the
-# figures measured the bench as much as the worker. Prometheus itself reads every 15 s.
-POLL_SECONDS = 0.5
-
-
-def _counted(url: str, names: tuple[str, ...], skip_agents: bool = False) -> float:
-    with urllib.request.urlopen(f"{url}/metrics", timeout=5) as response:
-        text = response.read().decode()
-    total = 0.0
-    for family in text_string_to_metric_families(text):
-        for sample in family.samples:
-            if sample.name in names and not (skip_agents and sample.labels["channel"] == "agent"):
-                total += sample.value
-    return total
-
-
-def _events_processed(url: str) -> float:
-    return _counted(url, ("radar_events_total", "radar_duplicate_events_total"))
-
-
-def _rate_until_settled(count: Callable[[], float], quiet: float = 5.0) -> float:
-    """Events/s from the first counted event to the last, once the count stopped moving.
-
-    (Redelivered input is counted again by ingest but applied once by the detectors, so the
-    two counts need not meet.)"""
-    first_at: float | None = None
-    first = last = 0.0
-    last_at = time.perf_counter()
-    while time.perf_counter() - last_at < quiet or first_at is None:
-        done, now = count(), time.perf_counter()
-        if done > 0 and first_at is None:
-            first_at, first = now, done
-        if done != last:
-            last, last_at = done, now
-        time.sleep(POLL_SECONDS)
-    return (last - first) / (last_at - first_at) if last_at > first_at else float("inf")
-
-
-def _contacts(url: str, metric: str) -> float:
-    """Events of calls, chats and tickets (agent events reach every detection partition)."""
-    return _counted(url, (metric,), skip_agents=True)
-
-
-def _rate_until(count: Callable[[], float], target: float) -> float:
-    """Events/s from the first counted event to ``target``."""
-    first_at: float | None = None
-    first = 0.0
-    while True:
-        done, now = count(), time.perf_counter()
-        if done > 0 and first_at is None:
-            first_at, first = now, done
-        if done >= target:
-            break
-        time.sleep(POLL_SECONDS)
-    assert first_at is not None
-    return (done - first) / (now - first_at) if now > first_at else float("inf")
-
-
-def _peak_rss_mib(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
-
-
 @dataclass
 class WorkerFigures:
     ingest_rate: float
@@ -169,46 +108,20 @@ class WorkerFigures:
     replayed: float
 
 
-def _metric(url: str, name: str) -> list[float]:
-    with urllib.request.urlopen(f"{url}/metrics", timeout=5) as response:
-        text = response.read().decode()
-    return [
-        sample.value
-        for family in text_string_to_metric_families(text)
-        for sample in family.samples
-        if sample.name == name
-    ]
-
-
-def _restart_seconds(env: dict[str, str], data_dir: Path, partitions: int) -> tuple[float, float]:
-    """Start the worker again: seconds until every detection partition is rebuilt and its
-    clock set (processing again), and how many journal entries that replayed."""
-    started = time.perf_counter()
-    process, run = start_worker(env, data_dir)
-    try:
-        while len(_metric(run.url, "radar_detector_clock_timestamp_seconds")) < partitions:
-            time.sleep(0.1)
-        elapsed = time.perf_counter() - started
-        return elapsed, sum(_metric(run.url, "radar_detector_journal_replayed_total"))
-    finally:
-        process.terminate()
-        process.wait(60)
-
-
 def bench_worker(
     env: dict[str, str], data_dir: Path, expected: int, settings: Settings
 ) -> WorkerFigures:
     process, run = start_worker(env, data_dir)
     try:
-        ingest_rate = _rate_until(lambda: _events_processed(run.url), expected)
-        detect_rate = _rate_until_settled(lambda: _contacts(run.url, "radar_detector_events_total"))
+        ingest_rate = rate_until(lambda: events_processed(run.url), expected)
+        detect_rate = rate_until_settled(lambda: contacts(run.url, "radar_detector_events_total"))
         latencies = sla.probe_detection_latency(sla.probe_producer(settings), settings)
         chases = sla.probe_chase_latency(sla.probe_producer(settings), settings)
-        peak = _peak_rss_mib(process.pid)
+        peak = peak_rss_mib(process.pid)
     finally:
         process.kill()  # a crash: the restart rebuilds from the journal
         process.wait(60)
-    restart_s, replayed = _restart_seconds(env, data_dir, settings.topic_partitions)
+    restart_s, replayed = restart_seconds(env, data_dir, settings.topic_partitions)
     return WorkerFigures(ingest_rate, detect_rate, peak, latencies, chases, restart_s, replayed)
 
 
@@ -248,8 +161,8 @@ def bench_two_workers(
         workers.append(start_worker(worker_env, data))
     try:
         urls = [run.url for _, run in workers]
-        return _rate_until_settled(
-            lambda: sum(_contacts(url, "radar_detector_events_total") for url in urls)
+        return rate_until_settled(
+            lambda: sum(contacts(url, "radar_detector_events_total") for url in urls)
         )
     finally:
         for process, _ in workers:
