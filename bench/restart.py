@@ -3,8 +3,8 @@
 Opens ``--open`` tickets through a live worker (a first reply owed in eight business hours:
 nothing falls due during the run), waits until its detectors hold every one and each
 partition has been snapshotted since, SIGKILLs it, and times the restart until every
-detection partition is rebuilt and its clock set. The baseline is the same worker's start
-on an empty state, in the same run.
+detection partition is rebuilt and its clock set. The baseline, in the same run, is the
+same with ``--baseline`` tickets.
 """
 
 from __future__ import annotations
@@ -13,8 +13,10 @@ import argparse
 import os
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
+from bench.__main__ import row, versions
 from bench.processes import start_broker, start_worker
 from bench.sla import EXAMPLE
 from bench.worker_metrics import POLL_SECONDS, contacts, metric, peak_rss_mib, restart_seconds
@@ -44,66 +46,85 @@ def openings(count: int, customers: int) -> list[Event]:
     ]
 
 
+@dataclass(frozen=True)
+class Restart:
+    opened_s: float  # the tickets through ingest and detection
+    restart_s: float
+    replayed: float
+    peak_mib: float
+
+
+def restart_holding(
+    count: int, root: Path, bootstrap_servers: str, snapshot_seconds: float
+) -> Restart:
+    """A worker of its own (topics, group, data directory) holding ``count`` open tickets,
+    killed once every partition has been snapshotted with them all, then started again."""
+    name = f"restart-{count}"
+    env = {
+        "RADAR_DATA_DIR": str(root / name),
+        "RADAR_TOPIC_PREFIX": f"{name}.",
+        "RADAR_APP_ID": f"contact-radar-{name}",
+        "KAFKA_BOOTSTRAP_SERVERS": bootstrap_servers,
+        "RADAR_HTTP_PORT": "0",
+        "RADAR_LOG_LEVEL": os.environ.get("RADAR_LOG_LEVEL", "WARNING"),
+        "RADAR_POLICIES": str(EXAMPLE),
+        "RADAR_SNAPSHOT_SECONDS": str(snapshot_seconds),
+    }
+    settings = load_settings(environ=env)
+    (root / name).mkdir()
+    ensure_topics(settings)
+    print(f"opening {count:,} tickets ...", flush=True)
+    producer = EventProducer(settings, EventCodec(LocalSchemaRegistry()), PayloadFormat.AVRO)
+    producer.send_all(openings(count, max(1, count // 5)))
+    producer.flush()
+    partitions = settings.topic_partitions
+    process, run = start_worker(env, root / name)
+    try:
+        started = time.perf_counter()
+        while contacts(run.url, "radar_detector_events_total") < count:
+            time.sleep(POLL_SECONDS)
+        opened_s = time.perf_counter() - started
+        snapshots = sum(metric(run.url, "radar_detector_snapshots_total"))
+        while sum(metric(run.url, "radar_detector_snapshots_total")) < snapshots + partitions:
+            time.sleep(POLL_SECONDS)
+        peak = peak_rss_mib(process.pid)
+    finally:
+        process.kill()
+        process.wait(60)
+    restart_s, replayed = restart_seconds(env, root / name, partitions)
+    return Restart(opened_s, restart_s, replayed, peak)
+
+
 def main() -> None:
     tune_garbage_collector()
     parser = argparse.ArgumentParser(prog="python -m bench.restart", description=__doc__)
     parser.add_argument("--open", type=int, default=1_000_000, help="tickets left open")
+    parser.add_argument("--baseline", type=int, default=1_000, help="tickets, the small state")
     parser.add_argument("--snapshot-seconds", type=float, default=30.0)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="radar-bench-restart-") as tmp:
         root = Path(tmp)
         broker = start_broker(root)
         try:
-            env = {
-                "RADAR_DATA_DIR": str(root / "data"),
-                "KAFKA_BOOTSTRAP_SERVERS": broker.bootstrap_servers,
-                "RADAR_HTTP_PORT": "0",
-                "RADAR_LOG_LEVEL": os.environ.get("RADAR_LOG_LEVEL", "WARNING"),
-                "RADAR_POLICIES": str(EXAMPLE),
-                "RADAR_SNAPSHOT_SECONDS": str(args.snapshot_seconds),
-            }
-            settings = load_settings(environ=env)
-            (root / "data").mkdir()
-            ensure_topics(settings)
-            partitions = settings.topic_partitions
-            empty_start, _ = restart_seconds(env, root / "data", partitions)
-
-            print(f"opening {args.open:,} tickets ...", flush=True)
-            producer = EventProducer(
-                settings, EventCodec(LocalSchemaRegistry()), PayloadFormat.AVRO
+            small, large = (
+                restart_holding(n, root, broker.bootstrap_servers, args.snapshot_seconds)
+                for n in (args.baseline, args.open)
             )
-            producer.send_all(openings(args.open, max(1, args.open // 5)))
-            producer.flush()
-
-            process, run = start_worker(env, root / "data")
-            try:
-                started = time.perf_counter()
-                while contacts(run.url, "radar_detector_events_total") < args.open:
-                    time.sleep(POLL_SECONDS)
-                held_s = time.perf_counter() - started
-                snapshots = sum(metric(run.url, "radar_detector_snapshots_total"))
-                while sum(metric(run.url, "radar_detector_snapshots_total")) < (
-                    snapshots + partitions
-                ):
-                    time.sleep(POLL_SECONDS)
-                peak = peak_rss_mib(process.pid)
-            finally:
-                process.kill()
-                process.wait(60)
-            restart_s, replayed = restart_seconds(env, root / "data", partitions)
         finally:
             broker.stop()
 
     print()
-    print("| figure | measured | target | baseline, ratio |")
-    print("| --- | ---: | --- | --- |")
-    print(
-        f"| restart after SIGKILL, {args.open:,} open tickets | {restart_s:.1f} s"
-        f" ({replayed:,.0f} journal entries replayed) | ≤ 60 s |"
-        f" start on an empty state {empty_start:.1f} s, {restart_s / empty_start:.2f} |"
-    )
-    print(f"| opened through ingest and detection | {held_s:.0f} s | | |")
-    print(f"| worker peak memory (VmHWM) | {peak:,.0f} MiB | | |")
+    print(f"{args.open:,} open tickets, {os.cpu_count()} cores; {versions()}")
+    print()
+    print(row("figure", "measured", "target", "baseline, ratio"))
+    print(row("---", "---:", "---", "---"))
+    print(row(f"restart after SIGKILL, {args.open:,} open tickets",
+              f"{large.restart_s:.1f} s ({large.replayed:,.0f} journal entries replayed)",
+              "≤ 60 s", f"{args.baseline:,} open tickets {small.restart_s:.1f} s,"
+              f" {large.restart_s / small.restart_s:.2f}"))  # fmt: skip
+    print(row("tickets opened through ingest and detection", f"{large.opened_s:.0f} s"))
+    print(row("worker peak memory (VmHWM)", f"{large.peak_mib:,.0f} MiB", "",
+              f"{args.baseline:,} open tickets {small.peak_mib:,.0f} MiB"))  # fmt: skip
 
 
 if __name__ == "__main__":
