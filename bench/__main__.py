@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import itertools
 import os
-import platform
 import tempfile
 import time
 from dataclasses import dataclass, replace
@@ -26,7 +25,8 @@ from pathlib import Path
 from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
 
 from bench import core, sla
-from bench.processes import start_broker, start_worker
+from bench.processes import start_broker, start_worker, worker_env
+from bench.report import row, versions
 from bench.worker_metrics import (
     contacts,
     events_processed,
@@ -35,7 +35,6 @@ from bench.worker_metrics import (
     rate_until_settled,
     restart_seconds,
 )
-from infra.local_kafka import kafka_version
 from infra.runtime import tune_garbage_collector
 from infra.settings import Settings, load_settings
 from radar.events import Event
@@ -125,23 +124,6 @@ def bench_worker(
     return WorkerFigures(ingest_rate, detect_rate, peak, latencies, chases, restart_s, replayed)
 
 
-def versions() -> str:
-    import chdb
-    import confluent_kafka
-    import faust
-
-    return (
-        f"Python {platform.python_version()}, faust-streaming {faust.__version__},"
-        f" confluent-kafka {confluent_kafka.version()[0]} (librdkafka"
-        f" {confluent_kafka.libversion()[0]}), Apache Kafka {kafka_version()},"
-        f" chDB {chdb.__version__}"
-    )
-
-
-def row(figure: str, measured: str, target: str = "", baseline: str = "") -> str:
-    return f"| {figure} | {measured} | {target} | {baseline} |"
-
-
 def bench_two_workers(
     env: dict[str, str], root: Path, events: list[Event], codec: EventCodec
 ) -> float:
@@ -199,16 +181,14 @@ def main() -> None:
         root = Path(tmp)
         broker = start_broker(root)
         try:
-            env = {
-                "RADAR_DATA_DIR": str(root / "data"),
-                "KAFKA_BOOTSTRAP_SERVERS": broker.bootstrap_servers,
-                "RADAR_HTTP_PORT": "0",
-                "RADAR_LOG_LEVEL": os.environ.get("RADAR_LOG_LEVEL", "WARNING"),
-                "RADAR_SINK_BATCH_SIZE": str(args.batch),
-                "RADAR_POLICIES": str(sla.bench_policies(root)),
-                "RADAR_EVENT_MAX_AGE_HOURS": "0",  # a simulated day of the past
-                "RADAR_SNAPSHOT_SECONDS": str(args.snapshot_seconds),
-            }
+            env = worker_env(
+                root / "data",
+                broker.bootstrap_servers,
+                RADAR_SINK_BATCH_SIZE=str(args.batch),
+                RADAR_POLICIES=str(sla.bench_policies(root)),
+                RADAR_EVENT_MAX_AGE_HOURS="0",  # a simulated day of the past
+                RADAR_SNAPSHOT_SECONDS=str(args.snapshot_seconds),
+            )
             settings = load_settings(environ=env)
             (root / "data").mkdir()
             ensure_topics(settings)

@@ -22,6 +22,17 @@ def start_broker(root: Path) -> LocalKafka:
     return broker
 
 
+def worker_env(data_dir: Path, bootstrap_servers: str, **settings: str) -> dict[str, str]:
+    """A benchmark worker's environment: its data directory and broker, any free port, logs
+    at WARNING unless RADAR_LOG_LEVEL says otherwise, and ``settings`` on top."""
+    return {
+        "RADAR_DATA_DIR": str(data_dir),
+        "KAFKA_BOOTSTRAP_SERVERS": bootstrap_servers,
+        "RADAR_HTTP_PORT": "0",
+        "RADAR_LOG_LEVEL": os.environ.get("RADAR_LOG_LEVEL", "WARNING"),
+    } | settings
+
+
 def start_worker(env: dict[str, str], data_dir: Path) -> tuple[subprocess.Popen[bytes], RunFile]:
     """``radar worker`` with ``env``, once it has written its run file."""
     log = (data_dir / "worker.log").open("ab")

@@ -16,8 +16,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from bench.__main__ import row, versions
-from bench.processes import start_broker, start_worker
+from bench.processes import start_broker, start_worker, worker_env
+from bench.report import row, versions
 from bench.sla import EXAMPLE
 from bench.worker_metrics import POLL_SECONDS, contacts, metric, peak_rss_mib, restart_seconds
 from infra.runtime import tune_garbage_collector
@@ -60,16 +60,14 @@ def restart_holding(
     """A worker of its own (topics, group, data directory) holding ``count`` open tickets,
     killed once every partition has been snapshotted with them all, then started again."""
     name = f"restart-{count}"
-    env = {
-        "RADAR_DATA_DIR": str(root / name),
-        "RADAR_TOPIC_PREFIX": f"{name}.",
-        "RADAR_APP_ID": f"contact-radar-{name}",
-        "KAFKA_BOOTSTRAP_SERVERS": bootstrap_servers,
-        "RADAR_HTTP_PORT": "0",
-        "RADAR_LOG_LEVEL": os.environ.get("RADAR_LOG_LEVEL", "WARNING"),
-        "RADAR_POLICIES": str(EXAMPLE),
-        "RADAR_SNAPSHOT_SECONDS": str(snapshot_seconds),
-    }
+    env = worker_env(
+        root / name,
+        bootstrap_servers,
+        RADAR_TOPIC_PREFIX=f"{name}.",
+        RADAR_APP_ID=f"contact-radar-{name}",
+        RADAR_POLICIES=str(EXAMPLE),
+        RADAR_SNAPSHOT_SECONDS=str(snapshot_seconds),
+    )
     settings = load_settings(environ=env)
     (root / name).mkdir()
     ensure_topics(settings)

@@ -24,7 +24,7 @@ from pathlib import Path
 from playwright.sync_api import sync_playwright
 from prometheus_client.parser import text_string_to_metric_families
 
-from bench.processes import start_broker, start_worker
+from bench.processes import start_broker, start_worker, worker_env
 from infra.local_kafka import free_port
 from infra.local_prometheus import LocalPrometheus
 from infra.settings import load_settings
@@ -118,13 +118,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="radar-wallboard-bench-") as tmp:
         root = Path(tmp)
         broker = start_broker(root)
-        env = {
-            "RADAR_DATA_DIR": str(root / "data"),
-            "KAFKA_BOOTSTRAP_SERVERS": broker.bootstrap_servers,
-            "RADAR_HTTP_PORT": "0",
-            "RADAR_LOG_LEVEL": "WARNING",
-            "RADAR_POLICIES": str(POLICIES),
-        }
+        env = worker_env(root / "data", broker.bootstrap_servers, RADAR_POLICIES=str(POLICIES))
         settings = load_settings(environ=env)
         settings.data_dir.mkdir(parents=True)
         ensure_topics(settings)
