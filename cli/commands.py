@@ -138,6 +138,8 @@ def cmd_simulate(args: argparse.Namespace, settings: Settings) -> int:
             for truth in simulation.truth:
                 record = {k: v for k, v in asdict(truth).items() if v is not None}
                 record["at"] = millis_to_iso(truth.at)
+                if truth.until is not None:
+                    record["until"] = millis_to_iso(truth.until)
                 _write_json_line(handle, record)
     return 0
 

@@ -57,6 +57,10 @@ class Truth:
     customer_id: str | None = None
     agent_id: str | None = None
     anomaly: Anomaly | None = None
+    queue: str | None = None
+    # when a fault with a length ended (an unassigned ticket's assignment): whether it lasted
+    # "too long" depends on the policy's business calendar, which the simulator does not know
+    until: int | None = None
 
 
 @dataclass(frozen=True)
@@ -193,8 +197,21 @@ class Simulation:
             ticket(it, ctx, anomaly)
             self._note_open_with_leaver(it)
         if anomaly is not None:
+            until = None
+            if anomaly is Anomaly.UNASSIGNED_TOO_LONG:
+                until = next(
+                    e.occurred_at for e in it.events if e.type is EventType.TICKET_ASSIGNED
+                )
             self.truth.append(
-                Truth(TruthKind.ANOMALY, at, it.interaction_id, customer, anomaly=anomaly)
+                Truth(
+                    TruthKind.ANOMALY,
+                    at,
+                    it.interaction_id,
+                    customer,
+                    anomaly=anomaly,
+                    queue=queue,
+                    until=until,
+                )
             )
         self._schedule(it.events)
 
@@ -233,6 +250,7 @@ class Simulation:
                 it.interaction_id,
                 customer,
                 anomaly=Anomaly.FIRST_REPLY_BREACH,
+                queue=it.queue,
             )
         )
         self.truth.append(Truth(TruthKind.SILENT_CHURNER, at, it.interaction_id, customer))

@@ -22,7 +22,6 @@ import pytest
 
 from infra.settings import Settings
 from radar.events import Event, event_to_record, iso_to_millis, millis_to_iso
-from radar.gaps.detector import GapKind
 from radar.policies import load_policies
 from radar.replay import replay
 from radar.shard import OUTPUTS
@@ -34,7 +33,7 @@ from schemas.registry import LocalSchemaRegistry
 from streams.topics import ensure_topics
 from streams.upstream import EventProducer
 from tests.integration.conftest import WorkerProcess, read_topic_to_end
-from tests.radar.gaps.test_ground_truth import TRUTH_KIND
+from tests.radar.gaps.test_ground_truth import injected_gaps as injected_gaps_under
 from tests.radar.sla.test_ground_truth import EXAMPLE, EXPECTED_BREACH
 
 pytestmark = pytest.mark.integration
@@ -154,14 +153,10 @@ def test_injected_faults_are_found_live(
             "SELECT kind, interaction_id FROM assignee_gaps FINAL WHERE state = 'opened'"
         ).rows
     }
+    policies = load_policies(EXAMPLE)
     injected_gaps = {
-        (GapKind.INACTIVE_ASSIGNEE.value, t.interaction_id)
-        for t in simulation.truth
-        if t.kind is TruthKind.INACTIVE_ASSIGNEE
-    } | {
-        (TRUTH_KIND[t.anomaly].value, t.interaction_id)
-        for t in simulation.truth
-        if t.kind is TruthKind.ANOMALY and t.anomaly in TRUTH_KIND
+        (kind.value, interaction_id)
+        for kind, interaction_id in injected_gaps_under(simulation.truth, policies.gaps)
     }
     missed_gaps = injected_gaps - gaps
     with capsys.disabled():
@@ -185,7 +180,7 @@ def test_injected_faults_are_found_live(
     replay(
         [orjson.dumps(event_to_record(e)) for e in events],
         keep,
-        policies=load_policies(EXAMPLE),
+        policies=policies,
         until=known_by,
     )
     live = _published_by(worker_settings, replayed, known_by)

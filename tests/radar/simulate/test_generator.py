@@ -90,6 +90,12 @@ def test_injected_faults_are_in_the_stream_as_recorded() -> None:
             queued = mine[0]
             pickup = next(e for e in mine if e.type is EventType.CALL_ANSWERED)
             assert pickup.occurred_at - queued.occurred_at >= 12 * 60_000
+        if truth.anomaly is Anomaly.UNASSIGNED_TOO_LONG:
+            created = mine[0]
+            assigned = next(e for e in mine if e.type is EventType.TICKET_ASSIGNED)
+            assert truth.until == assigned.occurred_at
+            assert assigned.occurred_at - created.occurred_at >= 30 * HOUR_MS
+        assert truth.queue == mine[0].queue
 
 
 def test_churners_stop_contacting_after_their_last_bad_contacts() -> None:
