@@ -29,10 +29,10 @@ from radar.policies import PolicySet
 from radar.shard import DetectorShard
 
 # Raise when the state's classes change shape: an older snapshot is then refused, not misread.
-FORMAT: Final = 3
-# Formats this version reads: 2 named policy objects by persistent ids, 3 through
-# ``_in_policies``; the state's classes are the same.
-READABLE: Final = frozenset({"2", "3"})
+FORMAT: Final = 4
+# Formats this version reads (4: timers in a list, their progress apart, no set for a
+# customer's single interaction; older ones are rebuilt from the journal).
+READABLE: Final = frozenset({"4"})
 _PRIMITIVES: Final = (str, int, float, bool, type(None), Enum, bytes)
 
 
@@ -153,9 +153,6 @@ class _Unpickler(pickle.Unpickler):
     def __init__(self, file: io.BytesIO, policy_map: _PolicyMap) -> None:
         super().__init__(file)
         self._map = policy_map
-
-    def persistent_load(self, pid: Any) -> Any:  # format 2
-        return self._map.object_at[pid]
 
     def find_class(self, module: str, name: str) -> Any:
         if module == __name__ and name == _in_policies.__name__:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import heapq
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, Final
 
@@ -80,8 +80,10 @@ class _Work:
     started_at: int | None = None
     open: bool = True
     waiting_since: int | None = None  # unowned since (tickets; chats until accepted)
-    gaps: dict[GapKind, _Gap] = field(default_factory=dict)
-    cycles: dict[GapKind, int] = field(default_factory=lambda: defaultdict(int))
+    # made on the first gap: most work never has one, and two empty dicts per open
+    # interaction cost more than the rest of it
+    gaps: dict[GapKind, _Gap] | None = None
+    cycles: dict[GapKind, int] | None = None
 
 
 class AssigneeGapDetector:
@@ -175,7 +177,7 @@ class AssigneeGapDetector:
         ):
             records += self._close(work, kind, at, now, "owner recorded")
         if agent_id in self._inactive:
-            if GapKind.INACTIVE_ASSIGNEE not in work.gaps and work.open:
+            if work.open and GapKind.INACTIVE_ASSIGNEE not in (work.gaps or ()):
                 records += self._open(work, GapKind.INACTIVE_ASSIGNEE, at, now, agent_id)
         else:
             records += self._close(work, GapKind.INACTIVE_ASSIGNEE, at, now, "reassigned")
@@ -236,23 +238,25 @@ class AssigneeGapDetector:
     def _open(
         self, work: _Work, kind: GapKind, at: int, now: int, agent_id: str | None
     ) -> list[GapRecord]:
-        if kind in work.gaps:
+        if work.gaps is None or work.cycles is None:
+            work.gaps, work.cycles = {}, {}
+        elif kind in work.gaps:
             return []
-        work.cycles[kind] += 1
-        gap = _Gap(
-            record_id("gap", work.interaction_id, kind, work.cycles[kind]), kind, at, agent_id
-        )
+        cycle = work.cycles[kind] = work.cycles.get(kind, 0) + 1
+        gap = _Gap(record_id("gap", work.interaction_id, kind, cycle), kind, at, agent_id)
         work.gaps[kind] = gap
         return [self._record(work, gap, GapState.OPENED, None, now, "opened")]
 
     def _close(self, work: _Work, kind: GapKind, at: int, now: int, reason: str) -> list[GapRecord]:
-        gap = work.gaps.pop(kind, None)
+        gap = work.gaps.pop(kind, None) if work.gaps else None
         if gap is None:
             return []
         return [self._record(work, gap, GapState.CLOSED, max(at, gap.opened_at), now, reason)]
 
     def _close_all(self, work: _Work, at: int, now: int, reason: str) -> list[GapRecord]:
-        return [r for kind in list(work.gaps) for r in self._close(work, kind, at, now, reason)]
+        return [
+            r for kind in list(work.gaps or ()) for r in self._close(work, kind, at, now, reason)
+        ]
 
     def _record(
         self, work: _Work, gap: _Gap, state: GapState, closed_at: int | None, now: int, reason: str
@@ -282,4 +286,4 @@ class AssigneeGapDetector:
                 del self._owned[work.owner]
 
     def open_gaps(self) -> list[tuple[GapKind, str | None]]:
-        return [(kind, w.queue) for w in self.work.values() for kind in w.gaps]
+        return [(kind, w.queue) for w in self.work.values() for kind in w.gaps or ()]

@@ -26,7 +26,7 @@ class CallSla(InteractionSla):
 
     @property
     def awaits_callback(self) -> bool:
-        return Metric.CALLBACK_TIME in self.timers
+        return self.timers.runs(Metric.CALLBACK_TIME)
 
     def on_event(self, event: Event, now: int) -> list[SlaRecord]:
         self.note(event)

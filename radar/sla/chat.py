@@ -34,7 +34,7 @@ class ChatSla(InteractionSla):
                 self.owner = event.agent_id
                 return self.achieve(Metric.CHAT_WAIT_TIME, at, now)
             case EventType.CHAT_MESSAGE if self.accepted and event.author is Author.CUSTOMER:
-                if Metric.CHAT_RESPONSE_TIME in self.timers:
+                if self.timers.runs(Metric.CHAT_RESPONSE_TIME):
                     return self.chase(Metric.CHAT_RESPONSE_TIME, event, now)
                 return self.start(Metric.CHAT_RESPONSE_TIME, at, now)
             case EventType.CHAT_MESSAGE if event.author is Author.AGENT:
@@ -44,5 +44,5 @@ class ChatSla(InteractionSla):
                 self.queue = event.to_queue or self.queue
             case EventType.CHAT_ABANDONED | EventType.CHAT_ENDED:
                 self.ended = True
-                return self.end_all(list(self.timers), at, now)
+                return self.end_all(self.timers.metrics(), at, now)
         return []

@@ -11,7 +11,6 @@ forgotten, so memory follows the open work, not the history.
 from __future__ import annotations
 
 import heapq
-from collections import defaultdict
 
 from radar.events import STARTS, Channel, Direction, Event, EventType
 from radar.policies import PolicySet
@@ -32,23 +31,35 @@ _NEW_CONTACTS = frozenset(
 
 
 class CustomerIndex:
-    """Interaction ids by customer, for one cross-interaction rule."""
+    """Interaction ids by customer, for one cross-interaction rule. A customer with one
+    interaction (most of them) maps to its id, not to a set of one: a set costs 200 bytes."""
 
     def __init__(self) -> None:
-        self._ids: defaultdict[str, set[str]] = defaultdict(set)
+        self._ids: dict[str, str | set[str]] = {}
 
     def set(self, customer: str | None, interaction_id: str, member: bool) -> None:
         if customer is None:
             return
+        ids = self._ids.get(customer)
         if member:
-            self._ids[customer].add(interaction_id)
-        elif customer in self._ids:
-            self._ids[customer].discard(interaction_id)
-            if not self._ids[customer]:
-                del self._ids[customer]
+            if ids is None:
+                self._ids[customer] = interaction_id
+            elif isinstance(ids, set):
+                ids.add(interaction_id)
+            elif ids != interaction_id:
+                self._ids[customer] = {ids, interaction_id}
+        elif ids == interaction_id:
+            del self._ids[customer]
+        elif isinstance(ids, set):
+            ids.discard(interaction_id)
+            if len(ids) == 1:
+                self._ids[customer] = ids.pop()
 
     def of(self, customer: str) -> list[str]:
-        return sorted(self._ids.get(customer, ()))
+        ids = self._ids.get(customer)
+        if ids is None:
+            return []
+        return [ids] if isinstance(ids, str) else sorted(ids)
 
 
 class SlaEngine:
@@ -56,7 +67,6 @@ class SlaEngine:
         self.policies = policies
         self.interactions: dict[str, InteractionSla] = {}
         self._deadlines: list[tuple[int, str]] = []
-        self._scheduled: dict[str, int] = {}
         self._owing_reply = CustomerIndex()
         self._awaiting_callback = CustomerIndex()
 
@@ -107,12 +117,10 @@ class SlaEngine:
         records: list[SlaRecord] = []
         while self._deadlines and self._deadlines[0][0] <= upto:
             at, interaction_id = heapq.heappop(self._deadlines)
-            if self._scheduled.get(interaction_id) != at:
-                continue  # superseded by a later schedule
-            del self._scheduled[interaction_id]
             interaction = self.interactions.get(interaction_id)
-            if interaction is None:
-                continue
+            if interaction is None or interaction.scheduled_at != at:
+                continue  # forgotten, or superseded by a later schedule
+            interaction.scheduled_at = None
             expires = interaction.expires_at()
             if expires is not None and expires <= at:
                 self._forget(interaction)
@@ -144,15 +152,13 @@ class SlaEngine:
             t for t in (interaction.next_deadline(), interaction.expires_at()) if t is not None
         ]
         deadline = min(candidates, default=None)
-        if deadline is None:
-            self._scheduled.pop(iid, None)
-        elif self._scheduled.get(iid) != deadline:
-            self._scheduled[iid] = deadline
-            heapq.heappush(self._deadlines, (deadline, iid))
+        if deadline != interaction.scheduled_at:
+            interaction.scheduled_at = deadline
+            if deadline is not None:
+                heapq.heappush(self._deadlines, (deadline, iid))
 
     def _forget(self, interaction: InteractionSla) -> None:
         iid = interaction.interaction_id
         self.interactions.pop(iid, None)
-        self._scheduled.pop(iid, None)
         self._owing_reply.set(interaction.customer_id, iid, False)
         self._awaiting_callback.set(interaction.customer_id, iid, False)

@@ -15,7 +15,7 @@ from radar.events import Channel, Event, Priority
 from radar.policies import Metric, Policy, PolicySet
 from radar.records import record_id
 from radar.sla.records import SlaKind, SlaRecord
-from radar.sla.timer import SlaTimer
+from radar.sla.timer import RunningTimers, SlaTimer, TimerProgress
 
 
 class InteractionSla:
@@ -30,6 +30,7 @@ class InteractionSla:
         "policy",
         "priority",
         "queue",
+        "scheduled_at",
         "tier",
         "timers",
     )
@@ -43,7 +44,8 @@ class InteractionSla:
         self.owner: str | None = None
         self.priority: Priority | None = None
         self.tier: str | None = None
-        self.timers: dict[Metric, SlaTimer] = {}
+        self.timers = RunningTimers()
+        self.scheduled_at: int | None = None  # the engine's: its entry in the deadline heap
         # cycles of metrics whose timer stopped; most open work has none, and an empty
         # mapping per interaction costs more than its timer
         self.cycles: dict[Metric, int] | None = None
@@ -88,20 +90,22 @@ class InteractionSla:
         target = self.policy.targets.get(metric) if self.policy else None
         if self.policy is None or (target is None and fixed_due is None):
             return []
-        records = self.end(metric, at, now) if metric in self.timers else []
+        records = self.end(metric, at, now) if self.timers.runs(metric) else []
         if fixed_due is not None:
             target_ms = max(0, fixed_due - at)
         else:
             assert target is not None
             target_ms = target.duration_ms
-        self.timers[metric] = SlaTimer(
-            metric,
-            (self.cycles.get(metric, 0) if self.cycles else 0) + 1,
-            at,
-            target_ms,
-            self.policy.clock(target) if target else CALENDAR_TIME,
-            bool(target and target.business),
-            fixed_due,
+        self.timers.put(
+            SlaTimer(
+                metric,
+                (self.cycles.get(metric, 0) if self.cycles else 0) + 1,
+                at,
+                target_ms,
+                self.policy.clock(target) if target else CALENDAR_TIME,
+                bool(target and target.business),
+                None if fixed_due is None else TimerProgress(fixed_due=fixed_due),
+            )
         )
         return records
 
@@ -130,7 +134,7 @@ class InteractionSla:
         return [self._record(timer, SlaKind.FULFILLED, at, now)]
 
     def _stop(self, metric: Metric) -> SlaTimer | None:
-        timer = self.timers.pop(metric, None)
+        timer = self.timers.take(metric)
         if timer is not None:
             if self.cycles is None:
                 self.cycles = {}
@@ -138,24 +142,25 @@ class InteractionSla:
         return timer
 
     def end_all(self, metrics: Iterable[Metric], at: int, now: int) -> list[SlaRecord]:
-        return [r for m in list(metrics) if m in self.timers for r in self.end(m, at, now)]
+        return [r for m in list(metrics) if self.timers.runs(m) for r in self.end(m, at, now)]
 
     def pause(self, metrics: Iterable[Metric], at: int) -> None:
         for metric in metrics:
-            if metric in self.timers:
-                self.timers[metric].pause(at)
+            if (timer := self.timers.get(metric)) is not None:
+                timer.pause(at)
 
     def resume(self, metrics: Iterable[Metric], at: int) -> None:
         for metric in metrics:
-            if metric in self.timers:
-                self.timers[metric].resume(at)
+            if (timer := self.timers.get(metric)) is not None:
+                timer.resume(at)
 
     def reselect(self, at: int, now: int) -> list[SlaRecord]:
         """A new priority: the first matching policy again, targets recomputed from each
         timer's original start, with the time already paused kept."""
         self.select_policy()
         records: list[SlaRecord] = []
-        for metric, timer in list(self.timers.items()):
+        for timer in list(self.timers):
+            metric = timer.metric
             target = self.policy.targets.get(metric) if self.policy else None
             if timer.fixed_due is not None:
                 continue
@@ -169,7 +174,7 @@ class InteractionSla:
 
     def next_deadline(self) -> int | None:
         earliest = None
-        for timer in self.timers.values():
+        for timer in self.timers:
             instant = self._next_instant(timer)
             if instant is not None and (earliest is None or instant < earliest):
                 earliest = instant
@@ -196,7 +201,7 @@ class InteractionSla:
     def fire(self, upto: int, now: int) -> list[SlaRecord]:
         """Every warning, breach and escalation whose instant is at or before ``upto``."""
         records: list[SlaRecord] = []
-        for timer in list(self.timers.values()):
+        for timer in list(self.timers):
             records += self._fire_timer(timer, upto, now)
         return records
 
@@ -206,7 +211,7 @@ class InteractionSla:
         for fraction in self.policy.warnings:
             at = timer.warning_at(fraction)
             if fraction not in timer.fired_warnings and at is not None and at <= upto:
-                timer.fired_warnings |= {fraction}
+                timer.warned(frozenset((fraction,)))
                 if timer.breach_id is None:
                     records.append(self._record(timer, SlaKind.WARNING, at, now, fraction=fraction))
         due = timer.due_at()
@@ -216,7 +221,7 @@ class InteractionSla:
             records.append(self._breach(timer, due, now))
         for escalation in self.policy.escalations:
             if escalation.level > timer.escalated_to and due + escalation.after_ms <= upto:
-                timer.escalated_to = escalation.level
+                timer.escalated(escalation.level)
                 records.append(
                     self._record(
                         timer,
@@ -235,8 +240,7 @@ class InteractionSla:
         """Breached at its due time; a paused timer found over its target, at ``at``."""
         due = timer.due_at()
         record = self._record(timer, SlaKind.BREACH, due if due is not None else at, now, level=1)
-        timer.breach_id = record.id
-        timer.fired_warnings |= frozenset(self.policy.warnings if self.policy else ())
+        timer.breached(record.id, frozenset(self.policy.warnings if self.policy else ()))
         return record
 
     def _record(

@@ -63,7 +63,7 @@ def _read_state(shard: DetectorShard) -> Iterable[tuple[str, Labels, float]]:
     engine = shard.sla_engine
     for interaction in engine.interactions.values() if engine else ():
         queue = interaction.queue or ""
-        for timer in interaction.timers.values():
+        for timer in interaction.timers:
             running[queue] += 1
             if timer.breach_id is not None:
                 breached[queue] += 1

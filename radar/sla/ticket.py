@@ -65,12 +65,13 @@ class TicketSla(InteractionSla):
         return None
 
     def owes_reply(self) -> Metric | None:
-        return next((m for m in OWED_REPLIES if m in self.timers), None)
+        return next((m for m in OWED_REPLIES if self.timers.runs(m)), None)
 
     def owed_since(self) -> int | None:
         """Since when a reply has been owed, if one is."""
         owed = self.owes_reply()
-        return None if owed is None else self.timers[owed].started_at
+        timer = None if owed is None else self.timers.get(owed)
+        return None if timer is None else timer.started_at
 
     def on_event(self, event: Event, now: int) -> list[SlaRecord]:
         self.note(event)
@@ -125,7 +126,7 @@ class TicketSla(InteractionSla):
             records += self._reopen(at, now)
         paused = PAUSED_IN.get(status, frozenset())
         self.pause(paused, at)
-        self.resume(set(self.timers) - paused, at)
+        self.resume(set(self.timers.metrics()) - paused, at)
         return records
 
     def _agent_reply(self, event: Event, now: int) -> list[SlaRecord]:
@@ -163,6 +164,6 @@ class TicketSla(InteractionSla):
         """Resolution clocks start a new cycle; a reply is owed only if the customer wrote."""
         records: list[SlaRecord] = []
         for metric in RESOLUTION_METRICS:
-            if metric not in self.timers:
+            if not self.timers.runs(metric):
                 records += self.start(metric, at, now)
         return records

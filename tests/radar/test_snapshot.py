@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-import io
-import pickle
-import zlib
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -44,25 +40,7 @@ def feed(shard: DetectorShard, clock: EventTimeClock, events: list[Event]) -> Sh
     return records
 
 
-def format_two(snapshots: ShardSnapshots, shard: DetectorShard) -> bytes:
-    """A snapshot as the previous version wrote it: policy objects by persistent ids."""
-    policy_map = snapshots._map  # the previous version's own table of policy objects
-
-    class Pickler(pickle.Pickler):
-        def persistent_id(self, obj: Any) -> str | None:
-            return policy_map.path_of.get(id(obj))
-
-    buffer = io.BytesIO()
-    Pickler(buffer, protocol=pickle.HIGHEST_PROTOCOL).dump(shard)
-    return f"2:{policy_map.digest}\n".encode() + zlib.compress(buffer.getvalue())
-
-
-@pytest.mark.parametrize(
-    "write", [ShardSnapshots.dump, format_two], ids=["this format", "format 2"]
-)
-def test_a_restored_shard_says_what_an_uninterrupted_one_says(
-    write: Callable[[ShardSnapshots, DetectorShard], bytes],
-) -> None:
+def test_a_restored_shard_says_what_an_uninterrupted_one_says() -> None:
     events = a_day()
     half = len(events) // 2
     policies = load_policies(EXAMPLE)
@@ -75,7 +53,7 @@ def test_a_restored_shard_says_what_an_uninterrupted_one_says(
     first = DetectorShard(policies)
     got = feed(first, clock, events[:half])
     later = load_policies(EXAMPLE)  # a restart loads the policy file again
-    data = write(ShardSnapshots(policies), first)
+    data = ShardSnapshots(policies).dump(first)
     restored = ShardSnapshots(later).load(data)
     got.extend(feed(restored, clock, events[half:]))
     got.extend(restored.advance(clock.now() + later.grace_ms))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from radar.events import Author, EventType, Priority, TicketStatus
+from radar.policies import Metric
 from radar.sla.records import SlaKind
 from tests.radar.sla.scenario import Scenario
 
@@ -151,9 +152,9 @@ def test_solving_fulfils_reply_targets_and_reopening_starts_them_again() -> None
     assert (next_reply.started_at, next_reply.elapsed_ms) == (s.t("2026-02-02T05:00"), 30 * MIN)
     restarted = [r for r in s.records if r.metric == "total_resolution_time"]
     assert [r.cycle for r in restarted] == [1]  # cycle 2 is running, not ended
-    assert s.engine.interactions["T1"].timers[
-        next(m for m in s.engine.interactions["T1"].timers if m.value == "total_resolution_time")
-    ].started_at == s.t("2026-02-02T05:00")
+    running = s.engine.interactions["T1"].timers.get(Metric.TOTAL_RESOLUTION_TIME)
+    assert running is not None
+    assert running.started_at == s.t("2026-02-02T05:00")
 
 
 def test_a_kept_promise_and_a_broken_one() -> None:
