@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import heapq
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, Final
 
@@ -87,8 +87,29 @@ class CustomerProfile:
     mean_gap_ms: float | None = None
     # immutable and shared while empty: most customers never have a reason or a solved ticket
     reasons: tuple[Reason, ...] = ()
-    open_channels: dict[str, Channel] = field(default_factory=dict)  # interaction -> channel
+    # open interactions and, at the same index, their channels: two small tuples cost a
+    # third of a dict, and a customer has a few open at most
+    open_ids: tuple[str, ...] = ()
+    open_channels: tuple[Channel, ...] = ()
     solved: frozenset[str] = frozenset()
+
+    def opened(self, interaction_id: str, channel: Channel) -> None:
+        self.closed(interaction_id)
+        self.open_ids += (interaction_id,)
+        self.open_channels += (channel,)
+
+    def closed(self, interaction_id: str) -> None:
+        if interaction_id in self.open_ids:
+            index = self.open_ids.index(interaction_id)
+            self.open_ids = self.open_ids[:index] + self.open_ids[index + 1 :]
+            self.open_channels = self.open_channels[:index] + self.open_channels[index + 1 :]
+
+    def open_elsewhere(self, interaction_id: str, channel: Channel) -> bool:
+        """Whether another interaction is open on another channel."""
+        return any(
+            c is not channel and other != interaction_id
+            for other, c in zip(self.open_ids, self.open_channels, strict=True)
+        )
 
     def decayed(self, at: int, half_life_ms: int) -> float:
         if self.score == 0.0 or at <= self.scored_at:
@@ -126,23 +147,23 @@ class ChurnDetector:
             kind is EventType.CALL_QUEUED and event.direction is Direction.OUTBOUND
         ):
             channel = event.type.channel
-            if any(c is not channel for other, c in profile.open_channels.items() if other != iid):
+            if profile.open_elsewhere(iid, channel):
                 changes.append(
                     ("repeat contact on another channel while one is open", s.repeat_contact)
                 )
-            profile.open_channels[iid] = channel
+            profile.opened(iid, channel)
             contacted = self._contact(profile, at)
         elif kind in _ENDS:
-            profile.open_channels.pop(iid, None)
+            profile.closed(iid)
             if kind is EventType.CHAT_ABANDONED:
                 changes.append(("chat abandoned", s.chat_abandoned))
         elif kind is EventType.TICKET_STATUS_CHANGED:
             if event.status in (TicketStatus.SOLVED, TicketStatus.CLOSED):
-                profile.open_channels.pop(iid, None)
+                profile.closed(iid)
                 profile.solved |= {iid}
             elif iid in profile.solved:
                 profile.solved -= {iid}
-                profile.open_channels[iid] = Channel.TICKET
+                profile.opened(iid, Channel.TICKET)
                 changes.append(("ticket reopened", s.reopened))
         elif (
             kind is EventType.TICKET_COMMENTED
