@@ -131,6 +131,19 @@ def pack_entry(partition: int, payload: bytes, seq: int = 0, occurred_at: int = 
     )
 
 
+def entry_order(value: bytes) -> tuple[int, int, int | None]:
+    """An entry's partition, sequence number and event time, its payload left unread: a
+    rebuild from a snapshot reads these of every entry, and the payload of a few."""
+    partition = int.from_bytes(value[:4], "big")
+    if value[4:5] != _SEQUENCED:
+        return partition, 0, None
+    return (
+        partition,
+        int.from_bytes(value[5:13], "big"),
+        int.from_bytes(value[13:21], "big", signed=True),
+    )
+
+
 def unpack_entry(value: bytes) -> JournalEntry:
     partition = int.from_bytes(value[:4], "big")
     if value[4:5] != _SEQUENCED:  # an entry of the first format: partition and payload

@@ -22,6 +22,7 @@ from __future__ import annotations
 import heapq
 import weakref
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -36,6 +37,7 @@ from streams.detection_format import (
     META,
     decode_event,
     encode_event,
+    entry_order,
     journal_key,
     meta_key,
     pack_entry,
@@ -176,25 +178,33 @@ class DetectorJournal:
         events = []
         expiry = self._expiry[partition] = []
         last = self._seq.get(partition, 0)
-        for key, value in self._table.data.items():
-            entry = unpack_entry(value)
-            if entry.partition != partition or key.startswith(META):
+        for key, value in self._entries_of(partition):
+            owner, seq, occurred_at = entry_order(value)
+            if owner != partition or key.startswith(META):
                 continue
-            last = max(last, entry.seq)
-            event = None
-            wanted = after is None or entry.seq > after
-            if wanted or entry.occurred_at is None:
-                event = decode_event(entry.payload)
+            last = max(last, seq)
+            wanted = after is None or seq > after
+            if wanted or occurred_at is None:
+                event = decode_event(unpack_entry(value).payload)
+                occurred_at = event.occurred_at
                 if wanted:
                     events.append(event)
-            if key.startswith(b"agent:"):
-                continue
-            occurred_at = entry.occurred_at if event is None else event.occurred_at
-            assert occurred_at is not None
-            expiry.append((occurred_at, entry.seq, key))
+            if not key.startswith(b"agent:"):
+                expiry.append((occurred_at, seq, key))
         self._seq[partition] = last
         heapq.heapify(expiry)
         return sorted(events, key=lambda e: (e.occurred_at, e.event_id))
+
+    def _entries_of(self, partition: int) -> Iterable[tuple[bytes, bytes]]:
+        """The partition's entries. A RocksDB store keeps a database per partition: read
+        only this one, where ``items()`` reads every assigned partition's (a rebuild of each
+        partition would read them all)."""
+        store = self._table.data
+        database_of = getattr(store, "_db_for_partition", None)
+        if database_of is None:  # the memory store: one dict
+            return store.items()  # type: ignore[no-any-return]
+        offset_key = store.offset_key
+        return ((k, v) for k, v in database_of(partition).items() if k != offset_key)
 
     def expire(self, partition: int, before: int, snapshots: bool = True) -> int:
         """Drop the partition's event entries older than ``before``; returns how many. With

@@ -17,6 +17,7 @@ from streams.detection_format import (
     encode_events,
     encode_report,
     encode_tick,
+    entry_order,
     journal_key,
     pack_entry,
     unpack_entry,
@@ -61,6 +62,8 @@ def test_journal_entries_of_both_formats_are_read() -> None:
     assert entry == JournalEntry(3, 7, 1_795_000_000_000, b"payload")
     first_format = (2).to_bytes(4, "big") + b'{"type":"call.queued"}'
     assert unpack_entry(first_format) == JournalEntry(2, 0, None, b'{"type":"call.queued"}')
+    assert entry_order(pack_entry(3, b"payload", 7, -5)) == (3, 7, -5)
+    assert entry_order(first_format) == (2, 0, None)
 
 
 def test_a_batch_of_events_is_read_back_in_order() -> None:
