@@ -52,6 +52,7 @@ class Restart:
     restart_s: float
     replayed: float
     peak_mib: float
+    rebuilds: list[str]  # the restarted worker's log lines of its partitions' rebuilds
 
 
 def restart_holding(
@@ -67,6 +68,7 @@ def restart_holding(
         RADAR_APP_ID=f"contact-radar-{name}",
         RADAR_POLICIES=str(EXAMPLE),
         RADAR_SNAPSHOT_SECONDS=str(snapshot_seconds),
+        RADAR_LOG_LEVEL="INFO",  # the rebuilds say where their time went
     )
     settings = load_settings(environ=env)
     (root / name).mkdir()
@@ -89,8 +91,15 @@ def restart_holding(
     finally:
         process.kill()
         process.wait(60)
+    log = root / name / "worker.log"
+    before = log.stat().st_size
     restart_s, replayed = restart_seconds(env, root / name, partitions)
-    return Restart(opened_s, restart_s, replayed, peak)
+    with log.open("rb") as handle:
+        handle.seek(before)
+        lines = handle.read().decode(errors="replace").splitlines()
+    marks = ("Worker]: Starting", "assigned partitions", "Restore complete", "rebuilt from")
+    rebuilds = [line for line in lines if any(mark in line for mark in marks)]
+    return Restart(opened_s, restart_s, replayed, peak, rebuilds)
 
 
 def main() -> None:
@@ -123,6 +132,10 @@ def main() -> None:
     print(row("tickets opened through ingest and detection", f"{large.opened_s:.0f} s"))
     print(row("worker peak memory (VmHWM)", f"{large.peak_mib:,.0f} MiB", "",
               f"{args.baseline:,} open tickets {small.peak_mib:,.0f} MiB"))  # fmt: skip
+    print()
+    print(f"The restart of the worker holding {args.open:,}, from its log:")
+    for line in large.rebuilds:
+        print(f"    {line.strip()}")
 
 
 if __name__ == "__main__":

@@ -19,6 +19,7 @@ import logging
 import time
 from collections.abc import Iterable, Sequence
 
+from infra.runtime import exempt_from_collection
 from radar.clock import EventTimeClock, WallClock
 from radar.events import Event
 from radar.policies import PolicySet
@@ -224,6 +225,7 @@ class PartitionedDetection:
         replay_clock = EventTimeClock()
         started = time.perf_counter()
         restored = self._restore(partition)
+        exempt_from_collection()
         read = time.perf_counter()
         if restored is not None:
             shard, stored = restored

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import gc
+import weakref
 from pathlib import Path
 from typing import Any
 
@@ -83,3 +85,24 @@ def test_a_snapshot_of_another_format_is_refused() -> None:
     data = ShardSnapshots(policies).dump(DetectorShard(policies))
     with pytest.raises(SnapshotMismatch, match="format"):
         ShardSnapshots(policies).load(b"0" + data[1:])
+
+
+def test_a_restored_shard_is_freed_without_the_cyclic_collector() -> None:
+    """The worker exempts a restored shard from the cyclic collector (``gc.freeze``): a
+    shard dropped with its partition must then be freed by reference counting alone."""
+    policies = load_policies(EXAMPLE)
+    shard = DetectorShard(policies)
+    feed(shard, EventTimeClock(), a_day()[:5000])
+    data = ShardSnapshots(policies).dump(shard)
+    gc.collect()
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        restored = ShardSnapshots(policies).load(data)
+        dropped = weakref.ref(restored)
+        del restored
+        assert dropped() is None
+        assert gc.collect() == 0  # nothing left that only the collector could free
+    finally:
+        if collecting:
+            gc.enable()
