@@ -73,6 +73,7 @@ class PartitionedDetection:
         # previous owner emitted
         self._unverified: dict[int, int] = {}
         self._gauged_at = 0.0
+        self._clocks_shown: set[int] = set()  # partitions with a clock gauge
         self._gauge_every = _GAUGE_EVERY_S
         self._snapshots = ShardSnapshots(policies)
         self._snapshot_ms = int(snapshot_seconds * 1000)
@@ -192,19 +193,29 @@ class PartitionedDetection:
             self._ticks_sent.pop(partition, None)
 
     def gauge_soon(self) -> None:
-        """Refresh the gauges after a batch, at most every ``_GAUGE_EVERY_S`` (a wallboard
-        shows a waiting call within a scrape, not after the next tick), and less often as
-        the state they walk grows."""
+        """Refresh the gauges after a batch: the partitions' clocks every time (they cost
+        nothing and say the worker is processing), the state's at most every
+        ``_GAUGE_EVERY_S`` (a wallboard shows a waiting call within a scrape, not after the
+        next tick), and less often as the state they walk grows."""
         if time.monotonic() - self._gauged_at >= self._gauge_every:
             self.gauge()
+        else:
+            self._gauge_clocks()
+
+    def _gauge_clocks(self) -> None:
+        self.metrics.partitions.set(len(self.shards))
+        shown = {p for p in self.shards if self._clock_of(p).watermark > 0}
+        for partition in self._clocks_shown - shown:
+            self.metrics.clock.remove(str(partition))
+        for partition in shown:
+            self.metrics.clock.labels(str(partition)).set(
+                self._clock_of(partition).watermark / 1000
+            )
+        self._clocks_shown = shown
 
     def gauge(self) -> None:
         started = self._gauged_at = time.monotonic()
-        self.metrics.partitions.set(len(self.shards))
-        self.metrics.clock.clear()
-        for partition in self.shards:
-            if (watermark := self._clock_of(partition).watermark) > 0:
-                self.metrics.clock.labels(str(partition)).set(watermark / 1000)
+        self._gauge_clocks()
         for sink in self._sinks:
             if sink.metrics is not None:
                 sink.metrics.read_state(self.shards.values())

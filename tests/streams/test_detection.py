@@ -241,3 +241,45 @@ def test_gauges_are_read_less_often_as_reading_them_costs_more(
     watch.now += 10.0
     detection.gauge_soon()
     assert len(reads) == 5
+
+
+def clocks(detection: PartitionedDetection) -> dict[str, float]:
+    return {
+        sample.labels["partition"]: sample.value
+        for metric in detection.metrics.clock.collect()
+        for sample in metric.samples
+    }
+
+
+async def clocks_while_state_reads_wait(watch: Stopwatch) -> list[dict[str, float]]:
+    detection = worker(Table(), Store())
+    detection.hear(0, ProgressReport(NOW, {CALLS_0: BASE_MS, CALLS_1: BASE_MS}, 2))
+    await detection.complete(await detection.apply(0, [call(1, "a")]))
+    watch.reading = True  # a costly read of the state: the next waits for 40 s
+    detection.gauge_soon()
+    watch.reading = False
+    seen = [clocks(detection)]
+    detection.hear(0, ProgressReport(NOW, {CALLS_0: NOW, CALLS_1: NOW}, 2))
+    await detection.complete(await detection.tick(0, NOW))
+    watch.now += 1.0
+    detection.gauge_soon()
+    seen.append(clocks(detection))
+    await detection.revoke([0])
+    watch.now += 1.0
+    detection.gauge_soon()
+    seen.append(clocks(detection))
+    return seen
+
+
+def test_the_partition_clocks_follow_every_batch_while_state_reads_wait(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The clock says the partition is processing: it must not wait for the state gauges,
+    which a large state makes rare (a restart with a million tickets showed its clocks 40 s
+    after they were set)."""
+    watch = Stopwatch(cost=2.0)
+    monkeypatch.setattr("streams.detection.time.monotonic", watch)
+    before, after, revoked = asyncio.run(clocks_while_state_reads_wait(watch))
+    assert before["0"] < after["0"]
+    assert after["0"] * 1000 >= NOW - POLICIES.grace_ms
+    assert revoked == {}
