@@ -235,8 +235,8 @@ class PartitionedDetection:
             return shard
         replay_clock = EventTimeClock()
         started = time.perf_counter()
-        restored = self._restore(partition)
-        exempt_from_collection()
+        with exempt_from_collection():
+            restored = self._restore(partition)
         read = time.perf_counter()
         if restored is not None:
             shard, stored = restored
