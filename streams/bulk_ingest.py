@@ -36,7 +36,7 @@ from streams.topics import INPUT_TOPICS, topic_names
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
-# while idle, the brokers are asked for metadata this often, and waited for this long
+# the brokers are asked for metadata this often, and waited for this long
 _BROKER_CHECK_EVERY, _BROKER_CHECK_TIMEOUT = 5.0, 2.0
 
 
@@ -73,7 +73,6 @@ class BulkIngest(Service):
         # offsets stored but not yet committed (the broker was away): committed with the next
         self._to_commit: dict[tuple[str, int], int] = {}
         self._broker_complaint_at = 0.0
-        self._broker_checked_at = 0.0
         self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="kafka-ingest")
         self._consumer = self._new_consumer()
         self._ingestor = build_ingestor(dead_letters)
@@ -142,7 +141,6 @@ class BulkIngest(Service):
             if not messages:
                 await self._commit_stored()
                 await self._announce_progress(idle=True)
-                await self._check_broker()
                 continue
             # before its events, which the consumer has already read past: the detectors
             # must not run ahead of them, unless the last announcement already held them back
@@ -192,13 +190,12 @@ class BulkIngest(Service):
             await self._announce(self._progress.report(lags, now, self._input_partitions))
         self._announced_at = time.monotonic()
 
+    @Service.timer(_BROKER_CHECK_EVERY)
     async def _check_broker(self) -> None:
-        """While idle, ask the brokers for metadata now and then: an idle consumer reports a
-        broker going away once or not at all, and the outage must show for as long as it
-        lasts (RadarKafkaUnreachable)."""
-        if time.monotonic() - self._broker_checked_at < _BROKER_CHECK_EVERY:
-            return
-        self._broker_checked_at = time.monotonic()
+        """Ask the brokers for metadata now and then: a consumer reports a broker going away
+        once or not at all, and the consume loop itself waits while a progress report does
+        (publishers wait for the brokers), yet the outage must show for as long as it lasts
+        (RadarKafkaUnreachable)."""
         try:
             await self._in_thread(self._consumer.list_topics, None, _BROKER_CHECK_TIMEOUT)
         except RuntimeError:  # the consumer was closed: the worker is stopping
