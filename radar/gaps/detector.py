@@ -243,7 +243,10 @@ class AssigneeGapDetector:
         elif kind in work.gaps:
             return []
         cycle = work.cycles[kind] = work.cycles.get(kind, 0) + 1
-        gap = _Gap(record_id("gap", work.interaction_id, kind, cycle), kind, at, agent_id)
+        # the instant too: work ended and forgotten can start again under the same id, with
+        # its cycles counted from 1 again
+        gap_id = record_id("gap", work.interaction_id, kind, cycle, at)
+        gap = _Gap(gap_id, kind, at, agent_id)
         work.gaps[kind] = gap
         return [self._record(work, gap, GapState.OPENED, None, now, "opened")]
 
