@@ -186,16 +186,16 @@ class InteractionSla:
         breach, its next escalation. None while paused."""
         assert self.policy is not None
         if timer.breach_id is None:
+            fired = timer.fired_warnings  # read once: a property, on the hot path
             for fraction in self.policy.warnings:
-                if fraction not in timer.fired_warnings:
+                if fraction not in fired:
                     return timer.warning_at(fraction)
             return timer.due_at()
         due = timer.due_at()
         if due is None:
             return None
-        escalations = [
-            due + e.after_ms for e in self.policy.escalations if e.level > timer.escalated_to
-        ]
+        reached = timer.escalated_to
+        escalations = [due + e.after_ms for e in self.policy.escalations if e.level > reached]
         return min(escalations, default=None)
 
     def fire(self, upto: int, now: int) -> list[SlaRecord]:
